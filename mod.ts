@@ -1,0 +1,31 @@
+/**
+ * aio: asyncio's streams and tasks for Deno — futures and tasks with
+ * cooperative cancellation, timeouts, structured concurrency, locks and
+ * queues, and buffered TCP/TLS/Unix streams.
+ *
+ * @example
+ * ```ts
+ * import { createTask, sleep, timeout } from "@aio/asyncio";
+ * import { assertEquals } from "@std/assert";
+ *
+ * const task = createTask(() => sleep(5, { value: "hello" }));
+ * assertEquals(await timeout(1_000, () => task), "hello");
+ * ```
+ *
+ * @module
+ */
+export * from "./src/errors.ts";
+export { isCancellation } from "./src/cancellation.ts";
+export { createFuture, type DoneCallback, Future } from "./src/future.ts";
+export {
+  allTasks,
+  createTask,
+  currentTask,
+  Task,
+  type TaskFunction,
+  type TaskOptions,
+} from "./src/task.ts";
+export * from "./src/sleep.ts";
+export * from "./src/timeouts.ts";
+export * from "./src/shield.ts";
+export * from "./src/loop.ts";

@@ -1,0 +1,220 @@
+/**
+ * The event-loop scheduling helpers: `callSoon`, `callLater`, `callAt`
+ * (asyncio's `loop.call_soon`, `loop.call_later`, `loop.call_at`) and `time`
+ * (`loop.time`).
+ *
+ * @module
+ */
+
+import { checkDelay, type Delay, setDelay } from "./_timers.ts";
+
+/**
+ * A scheduled callback; cancel it with `cancel()` or by leaving a `using`
+ * block (asyncio's `Handle`).
+ *
+ * @example
+ * ```ts
+ * import { callSoon } from "@aio/asyncio";
+ * import { assert } from "@std/assert";
+ *
+ * {
+ *   using handle = callSoon(() => console.log("never printed"));
+ *   assert(!handle.cancelled());
+ * } // cancelled here
+ * ```
+ */
+export class Handle {
+  #timer: Delay | undefined;
+  #cancelled = false;
+  #when: number;
+
+  /** Internal: created by `callSoon`, `callLater` and `callAt`. */
+  constructor(fn: () => void, delayMs: number, when: number = time() + delayMs / 1000) {
+    this.#when = when;
+    this.#timer = setDelay(() => {
+      this.#timer = undefined;
+      fn();
+    }, delayMs);
+  }
+
+  /**
+   * When the callback is due, on the {@linkcode time} clock.
+   *
+   * @returns Seconds on the monotonic clock.
+   *
+   * @example
+   * ```ts
+   * import { callAt, time } from "@aio/asyncio";
+   * import { assertEquals } from "@std/assert";
+   *
+   * const at = time() + 0.01;
+   * using handle = callAt(at, () => {});
+   * assertEquals(handle.when(), at);
+   * ```
+   */
+  when(): number {
+    return this.#when;
+  }
+
+  /**
+   * Cancels the callback if it has not run; safe to call again.
+   *
+   * @example
+   * ```ts
+   * import { callLater } from "@aio/asyncio";
+   * import { assert } from "@std/assert";
+   *
+   * const handle = callLater(1_000, () => console.log("never printed"));
+   * handle.cancel();
+   * assert(handle.cancelled());
+   * ```
+   */
+  cancel(): void {
+    this.#cancelled = true;
+    this.#timer?.clear();
+    this.#timer = undefined;
+  }
+
+  /**
+   * Whether `cancel()` was called.
+   *
+   * @returns `true` after `cancel()`.
+   *
+   * @example
+   * ```ts
+   * import { callSoon } from "@aio/asyncio";
+   * import { assert } from "@std/assert";
+   *
+   * const handle = callSoon(() => {});
+   * handle.cancel();
+   * assert(handle.cancelled());
+   * ```
+   */
+  cancelled(): boolean {
+    return this.#cancelled;
+  }
+
+  /** Cancels the callback: `using handle = callLater(...)`. */
+  [Symbol.dispose](): void {
+    this.cancel();
+  }
+}
+
+function schedule<A extends unknown[]>(
+  what: string,
+  delayMs: number,
+  fn: (...args: A) => void,
+  args: A,
+  when?: number,
+): Handle {
+  if (typeof fn !== "function") {
+    throw new TypeError(`Cannot ${what}: expected a function, got ${typeof fn}`);
+  }
+  return new Handle(() => fn(...args), delayMs, when);
+}
+
+/**
+ * Calls `fn(...args)` on a later turn of the event loop, after the callbacks
+ * already scheduled; asyncio's `loop.call_soon`. Runs as a macrotask, so I/O
+ * and timers due now are not starved.
+ *
+ * @typeParam A The argument types.
+ * @param fn The callback.
+ * @param args Its arguments.
+ * @returns A handle to cancel the call.
+ *
+ * @example
+ * ```ts
+ * import { callSoon, sleep } from "@aio/asyncio";
+ * import { assertEquals } from "@std/assert";
+ *
+ * const order: string[] = [];
+ * callSoon((x) => order.push(x), "soon");
+ * order.push("now");
+ * await sleep(5);
+ * assertEquals(order, ["now", "soon"]);
+ * ```
+ */
+export function callSoon<A extends unknown[]>(fn: (...args: A) => void, ...args: A): Handle {
+  return schedule("call soon", 0, fn, args);
+}
+
+/**
+ * Calls `fn(...args)` after `ms` milliseconds; asyncio's `loop.call_later`
+ * (which takes seconds: aio uses milliseconds throughout, like `setTimeout`).
+ *
+ * @typeParam A The argument types.
+ * @param ms The delay in milliseconds; negative counts as zero.
+ * @param fn The callback.
+ * @param args Its arguments.
+ * @returns A handle to cancel the call.
+ * @throws {TypeError} If `ms` is not a number.
+ *
+ * @example
+ * ```ts
+ * import { callLater, sleep } from "@aio/asyncio";
+ * import { assertEquals } from "@std/assert";
+ *
+ * let fired = 0;
+ * callLater(5, () => fired++);
+ * await sleep(20);
+ * assertEquals(fired, 1);
+ * ```
+ */
+export function callLater<A extends unknown[]>(
+  ms: number,
+  fn: (...args: A) => void,
+  ...args: A
+): Handle {
+  return schedule("call later", checkDelay(ms, "Cannot call later"), fn, args);
+}
+
+/**
+ * Calls `fn(...args)` when the {@linkcode time} clock reaches `when` (in
+ * seconds, like asyncio's `loop.call_at`).
+ *
+ * @typeParam A The argument types.
+ * @param when The due time in seconds on the `time()` clock.
+ * @param fn The callback.
+ * @param args Its arguments.
+ * @returns A handle to cancel the call.
+ * @throws {TypeError} If `when` is not a number.
+ *
+ * @example
+ * ```ts
+ * import { callAt, sleep, time } from "@aio/asyncio";
+ * import { assertEquals } from "@std/assert";
+ *
+ * let fired = false;
+ * callAt(time() + 0.005, () => (fired = true));
+ * await sleep(20);
+ * assertEquals(fired, true);
+ * ```
+ */
+export function callAt<A extends unknown[]>(
+  when: number,
+  fn: (...args: A) => void,
+  ...args: A
+): Handle {
+  const at = checkDelay(when, "Cannot call at", "when");
+  return schedule("call at", Math.max(0, (at - time()) * 1000), fn, args, at);
+}
+
+/**
+ * The event loop's clock: monotonic seconds, for `callAt`; asyncio's
+ * `loop.time()`. Unrelated to wall-clock time (`Date.now()`).
+ *
+ * @returns Seconds since an arbitrary origin, with sub-millisecond precision.
+ *
+ * @example
+ * ```ts
+ * import { time } from "@aio/asyncio";
+ * import { assert } from "@std/assert";
+ *
+ * const t0 = time();
+ * assert(time() >= t0);
+ * ```
+ */
+export function time(): number {
+  return performance.now() / 1000;
+}

@@ -1,0 +1,380 @@
+/**
+ * `Task`: a future that runs a function, owns an `AbortController`, and is the
+ * ambient cancellation scope of everything the function awaits.
+ *
+ * @module
+ */
+
+import { isCancellation, scopes } from "./cancellation.ts";
+import { CancelledError, InvalidStateError } from "./errors.ts";
+import { Future, LABEL, settle, STATES } from "./future.ts";
+
+/** Options for {@linkcode createTask}. */
+export interface TaskOptions {
+  /** The task's name, for messages and debugging; default `Task-<n>`. */
+  name?: string;
+}
+
+/** The function a task runs; it receives the task's abort signal. */
+export type TaskFunction<T> = (signal: AbortSignal) => T | PromiseLike<T>;
+
+let counter = 0;
+const live = new Set<Task<unknown>>();
+
+// Tasks start in batches: one microtask starts every task created since the
+// last one (asyncio's ready queue), instead of one microtask per task.
+let startQueue: Task<unknown>[] = [];
+let startScheduled = false;
+function startPending(): void {
+  const queue = startQueue;
+  startQueue = [];
+  startScheduled = false;
+  for (let i = 0; i < queue.length; i++) queue[i][start]();
+}
+
+const start = Symbol("aio.start");
+
+/**
+ * A {@linkcode Future} that runs a function: asyncio's `Task`. Create one with
+ * {@linkcode createTask}. The function starts on a later microtask and
+ * receives the task's `AbortSignal`; inside it, every aio await (sleep,
+ * reads, locks, queues, awaiting other futures...) observes the task without
+ * being passed the signal, so `task.cancel()` rejects the await the task is
+ * parked on with {@linkcode CancelledError}.
+ *
+ * Cancellation is cooperative and, as in Trio, it sticks: once cancelled,
+ * every later aio await in the task rejects too, so the task ends unless it
+ * calls `uncancel()` to carry on (asyncio's `Task.uncancel`).
+ *
+ * @typeParam T The type of the result.
+ *
+ * @example
+ * ```ts
+ * import { createTask, sleep } from "@aio/asyncio";
+ * import { assert, assertEquals } from "@std/assert";
+ *
+ * const task = createTask(async () => {
+ *   await sleep(5);
+ *   return 42;
+ * }, { name: "answer" });
+ * assertEquals(task.name, "answer");
+ * assertEquals(await task, 42);
+ * assert(task.done());
+ * ```
+ */
+export class Task<T> extends Future<T> {
+  #name: string | number;
+  #fn: TaskFunction<T> | undefined;
+  #controller: AbortController | undefined;
+  #cancelRequests = 0;
+
+  /**
+   * Creates and schedules a task; prefer {@linkcode createTask}.
+   *
+   * @param fn The function to run.
+   * @param options The task's name.
+   */
+  constructor(fn: TaskFunction<T>, options?: TaskOptions) {
+    super();
+    if (typeof fn !== "function") {
+      throw new TypeError(`Cannot create task: expected a function, got ${describe(fn)}`);
+    }
+    this.#fn = fn;
+    this.#name = options?.name ?? ++counter;
+    live.add(this);
+    startQueue.push(this);
+    if (!startScheduled) {
+      startScheduled = true;
+      queueMicrotask(startPending);
+    }
+  }
+
+  /**
+   * The task's name, for messages and debugging: `Task-<n>` unless given.
+   *
+   * @example
+   * ```ts
+   * import { createTask } from "@aio/asyncio";
+   * import { assertMatch } from "@std/assert";
+   *
+   * const task = createTask(() => {});
+   * assertMatch(task.name, /^Task-\d+$/);
+   * task.name = "renamed";
+   * await task;
+   * ```
+   */
+  get name(): string {
+    const name = this.#name;
+    return typeof name === "number" ? `Task-${name}` : name;
+  }
+  set name(value: string) {
+    this.#name = String(value);
+  }
+
+  /**
+   * Internal: the label used in messages.
+   *
+   * @ignore
+   */
+  override get [LABEL](): string {
+    return `Task '${this.name}'`;
+  }
+
+  /**
+   * The task itself, as the scope its function runs in.
+   *
+   * @ignore
+   */
+  get task(): Task<unknown> {
+    return this;
+  }
+
+  /**
+   * The task's abort signal: aborts, with the task's
+   * {@linkcode CancelledError} as its reason, when the task is cancelled. Hand
+   * it to APIs that take `{ signal }` (`fetch`, `Deno.connect`...).
+   *
+   * @example
+   * ```ts
+   * import { createTask, isCancellation } from "@aio/asyncio";
+   * import { assert } from "@std/assert";
+   *
+   * const task = createTask((signal) =>
+   *   new Promise((_, reject) => signal.addEventListener("abort", () => reject(signal.reason)))
+   * );
+   * await Promise.resolve();
+   * task.cancel();
+   * const error = await task.then(() => null, (e) => e);
+   * assert(isCancellation(error) && task.cancelled());
+   * ```
+   */
+  get signal(): AbortSignal {
+    return (this.#controller ??= new AbortController()).signal;
+  }
+
+  /**
+   * Requests cancellation: aborts the task's signal with a
+   * {@linkcode CancelledError}, which rejects the aio await the task is parked
+   * on (or, if the task has not started yet, keeps it from starting).
+   *
+   * @param message Why the task is cancelled.
+   * @returns `false` if the task is already done, else `true`.
+   *
+   * @example
+   * ```ts
+   * import { createTask, sleep } from "@aio/asyncio";
+   * import { assert } from "@std/assert";
+   *
+   * const task = createTask(() => sleep(60_000));
+   * assert(task.cancel("bye"));
+   * await task.then(() => {}, () => {});
+   * assert(task.cancelled());
+   * assert(!task.cancel());
+   * ```
+   */
+  override cancel(message?: string): boolean {
+    if (this.done()) return false;
+    this.#cancelRequests++;
+    const controller = this.#controller ??= new AbortController();
+    if (!controller.signal.aborted) {
+      controller.abort(new CancelledError(message ?? `Task '${this.name}' was cancelled`));
+    }
+    return true;
+  }
+
+  /**
+   * How many cancellation requests are pending (asyncio's `cancelling()`).
+   *
+   * @returns The number of `cancel()` calls not yet matched by `uncancel()`.
+   *
+   * @example
+   * ```ts
+   * import { createTask, sleep } from "@aio/asyncio";
+   * import { assertEquals } from "@std/assert";
+   *
+   * const task = createTask(() => sleep(60_000));
+   * task.cancel();
+   * assertEquals(task.cancelling(), 1);
+   * await task.then(() => {}, () => {});
+   * ```
+   */
+  cancelling(): number {
+    return this.#cancelRequests;
+  }
+
+  /**
+   * Withdraws one cancellation request (asyncio's `uncancel()`). When none
+   * remain, the task gets a fresh signal and its later aio awaits work again:
+   * this is how a task that caught {@linkcode CancelledError} carries on. The
+   * signal passed to the task's function stays aborted; read `task.signal`
+   * for the current one.
+   *
+   * @returns The number of cancellation requests left.
+   *
+   * @example
+   * ```ts
+   * import { CancelledError, createTask, currentTask, sleep } from "@aio/asyncio";
+   * import { assertEquals } from "@std/assert";
+   *
+   * const task = createTask(async () => {
+   *   try {
+   *     await sleep(60_000);
+   *   } catch (e) {
+   *     if (!(e instanceof CancelledError)) throw e;
+   *     currentTask()!.uncancel();
+   *   }
+   *   await sleep(1);
+   *   return "carried on";
+   * });
+   * await sleep(1);
+   * task.cancel();
+   * assertEquals(await task, "carried on");
+   * ```
+   */
+  uncancel(): number {
+    if (this.#cancelRequests > 0 && --this.#cancelRequests === 0) {
+      if (this.#controller?.signal.aborted) this.#controller = undefined;
+    }
+    return this.#cancelRequests;
+  }
+
+  /**
+   * Tasks are settled by their function: use `createFuture()` for a value
+   * set by hand.
+   *
+   * @throws {InvalidStateError} Always.
+   */
+  override setResult(_value: T): never {
+    throw new InvalidStateError("Task does not support setResult: its function sets the result");
+  }
+
+  /**
+   * Tasks are settled by their function: use `createFuture()` for a value
+   * set by hand.
+   *
+   * @throws {InvalidStateError} Always.
+   */
+  override setException(_error: unknown): never {
+    throw new InvalidStateError(
+      "Task does not support setException: its function sets the exception",
+    );
+  }
+
+  /**
+   * Internal: runs the function in this task's scope.
+   *
+   * @ignore
+   */
+  [start](): void {
+    const fn = this.#fn!;
+    this.#fn = undefined;
+    if (this.#cancelRequests > 0) {
+      // Cancelled before it started: the function never runs (asyncio).
+      this.#end(this.#controller!.signal.reason);
+      return;
+    }
+    let result: T | PromiseLike<T>;
+    try {
+      result = scopes.run(this, fn, this.signal);
+    } catch (e) {
+      this.#end(e);
+      return;
+    }
+    if (isThenable(result)) {
+      result.then((value) => this.#succeed(value), (e) => this.#end(e));
+    } else {
+      this.#succeed(result);
+    }
+  }
+
+  #succeed(value: T): void {
+    live.delete(this);
+    this[settle](STATES.FULFILLED, value);
+  }
+
+  #end(error: unknown): void {
+    live.delete(this);
+    if (error instanceof CancelledError) {
+      this[settle](STATES.CANCELLED, error);
+    } else if (this.#cancelRequests > 0 && isCancellation(error)) {
+      const reason = this.#controller?.signal.reason;
+      this[settle](
+        STATES.CANCELLED,
+        reason instanceof CancelledError ? reason : new CancelledError(undefined, { cause: error }),
+      );
+    } else {
+      this[settle](STATES.REJECTED, error);
+    }
+  }
+}
+
+function isThenable<T>(value: unknown): value is PromiseLike<T> {
+  return value !== null && (typeof value === "object" || typeof value === "function") &&
+    typeof (value as PromiseLike<T>).then === "function";
+}
+
+function describe(value: unknown): string {
+  return value === null ? "null" : typeof value;
+}
+
+/**
+ * Runs `fn` as a {@linkcode Task}, starting on a later microtask; asyncio's
+ * `asyncio.create_task`. `fn` receives the task's abort signal.
+ *
+ * @typeParam T The type of the result.
+ * @param fn The function to run; may be async.
+ * @param options The task's name.
+ * @returns The task, which is awaitable.
+ *
+ * @example
+ * ```ts
+ * import { createTask, sleep } from "@aio/asyncio";
+ * import { assertEquals } from "@std/assert";
+ *
+ * const slow = createTask(async () => { await sleep(20); return "slow"; });
+ * const fast = createTask(async () => { await sleep(10); return "fast"; });
+ * assertEquals(await Promise.all([slow, fast]), ["slow", "fast"]);
+ * ```
+ */
+export function createTask<T>(fn: TaskFunction<T>, options?: TaskOptions): Task<T> {
+  return new Task(fn, options);
+}
+
+/**
+ * The task whose code is running, like `asyncio.current_task()`.
+ *
+ * @returns The current task, or `undefined` outside any task.
+ *
+ * @example
+ * ```ts
+ * import { createTask, currentTask } from "@aio/asyncio";
+ * import { assertEquals } from "@std/assert";
+ *
+ * const task = createTask(() => currentTask()?.name, { name: "me" });
+ * assertEquals(await task, "me");
+ * assertEquals(currentTask(), undefined);
+ * ```
+ */
+export function currentTask(): Task<unknown> | undefined {
+  return scopes.getStore()?.task;
+}
+
+/**
+ * The tasks not yet done, like `asyncio.all_tasks()`.
+ *
+ * @returns A new set of the unfinished tasks.
+ *
+ * @example
+ * ```ts
+ * import { allTasks, createTask, sleep } from "@aio/asyncio";
+ * import { assert } from "@std/assert";
+ *
+ * const task = createTask(() => sleep(5));
+ * assert(allTasks().has(task));
+ * await task;
+ * assert(!allTasks().has(task));
+ * ```
+ */
+export function allTasks(): Set<Task<unknown>> {
+  return new Set(live);
+}
