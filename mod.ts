@@ -29,3 +29,7 @@ export * from "./src/sleep.ts";
 export * from "./src/timeouts.ts";
 export * from "./src/shield.ts";
 export * from "./src/loop.ts";
+export * from "./src/task_group.ts";
+export * from "./src/wait.ts";
+export * from "./src/as_completed.ts";
+export * from "./src/gather.ts";

@@ -273,17 +273,23 @@ export class Task<T> extends Future<T> {
       this.#end(this.#controller!.signal.reason);
       return;
     }
+    // The function and the await of its result both run in the task's
+    // scope, so a returned future is linked to the task like any await.
+    scopes.run(this, Task.#runIn, this, fn);
+  }
+
+  static #runIn<T>(task: Task<T>, fn: TaskFunction<T>): void {
     let result: T | PromiseLike<T>;
     try {
-      result = scopes.run(this, fn, this.signal);
+      result = fn(task.signal);
     } catch (e) {
-      this.#end(e);
+      task.#end(e);
       return;
     }
     if (isThenable(result)) {
-      result.then((value) => this.#succeed(value), (e) => this.#end(e));
+      result.then((value) => task.#succeed(value), (e) => task.#end(e));
     } else {
-      this.#succeed(result);
+      task.#succeed(result);
     }
   }
 

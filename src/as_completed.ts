@@ -1,0 +1,195 @@
+/**
+ * `asCompleted`: awaitables in the order they finish, like
+ * `asyncio.as_completed` (both its classic and its 3.13 form).
+ *
+ * @module
+ */
+
+import { cancellable } from "./cancellation.ts";
+import { TimeoutError } from "./errors.ts";
+import { checkDelay, type Delay, setDelay } from "./_timers.ts";
+import { type Outcome, watch } from "./_watch.ts";
+
+/** Options for {@linkcode asCompleted}. */
+export interface AsCompletedOptions {
+  /** After this many milliseconds, what is left rejects with `TimeoutError`. */
+  timeout?: number | null;
+  /** Aborting it rejects the pending waits of the iteration. */
+  signal?: AbortSignal;
+}
+
+/**
+ * What {@linkcode asCompleted} returns: iterate it with `for...of` for
+ * promises of the results in completion order (asyncio's classic form), or
+ * with `for await...of` for the original awaitables as they finish (the
+ * Python 3.13 form). Breaking out of either loop early releases the timer
+ * and every watch.
+ *
+ * @typeParam A The awaitables' type.
+ */
+export interface AsCompleted<A> extends Iterable<Promise<Awaited<A>>>, AsyncIterable<A> {}
+
+/**
+ * Yields tasks, futures or promises in the order they finish; asyncio's
+ * `asyncio.as_completed`. With a `timeout`, waits still pending at the
+ * deadline reject with {@linkcode TimeoutError}. Nothing is cancelled.
+ *
+ * @typeParam A The awaitables' type.
+ * @param awaitables The tasks, futures or promises (duplicates count once).
+ * @param options `timeout` in milliseconds and `signal`.
+ * @returns An iterable and async-iterable view in completion order.
+ *
+ * @example The classic form: promises in completion order
+ * ```ts
+ * import { asCompleted, sleep } from "@aio/asyncio";
+ * import { assertEquals } from "@std/assert";
+ *
+ * const order: string[] = [];
+ * const jobs = [sleep(30, { value: "c" }), sleep(10, { value: "a" }), sleep(20, { value: "b" })];
+ * for (const next of asCompleted(jobs)) order.push(await next);
+ * assertEquals(order, ["a", "b", "c"]);
+ * ```
+ *
+ * @example The 3.13 form: the original tasks as they finish
+ * ```ts
+ * import { asCompleted, createTask, sleep } from "@aio/asyncio";
+ * import { assertEquals } from "@std/assert";
+ *
+ * const slow = createTask(() => sleep(20, { value: "slow" }), { name: "slow" });
+ * const fast = createTask(() => sleep(5, { value: "fast" }), { name: "fast" });
+ * const names: string[] = [];
+ * for await (const task of asCompleted([slow, fast])) names.push(task.name);
+ * assertEquals(names, ["fast", "slow"]);
+ * ```
+ */
+export function asCompleted<A>(
+  awaitables: Iterable<A>,
+  options?: AsCompletedOptions,
+): AsCompleted<A> {
+  const all = [...new Set(awaitables)];
+  const limit = options?.timeout == null
+    ? null
+    : checkDelay(options.timeout, "Cannot iterate asCompleted", "timeout");
+  return {
+    [Symbol.iterator]() {
+      const run = new Completion(all, limit, options?.signal);
+      let yielded = 0;
+      return {
+        next(): IteratorResult<Promise<Awaited<A>>> {
+          if (yielded >= all.length) return { done: true, value: undefined };
+          yielded++;
+          const p = run.next().then((entry) => {
+            if (entry.outcome.ok) return entry.outcome.value as Awaited<A>;
+            throw entry.outcome.error;
+          });
+          return { done: false, value: p };
+        },
+        return(): IteratorResult<Promise<Awaited<A>>> {
+          // Promises already handed out still settle; then all is released.
+          run.closeAfter(yielded);
+          return { done: true, value: undefined };
+        },
+      };
+    },
+    [Symbol.asyncIterator]() {
+      const run = new Completion(all, limit, options?.signal);
+      let yielded = 0;
+      return {
+        async next(): Promise<IteratorResult<A>> {
+          if (yielded >= all.length) {
+            run.close();
+            return { done: true, value: undefined };
+          }
+          yielded++;
+          try {
+            return { done: false, value: (await run.next()).awaitable };
+          } catch (e) {
+            run.close();
+            throw e;
+          }
+        },
+        return(): Promise<IteratorResult<A>> {
+          run.close();
+          return Promise.resolve({ done: true, value: undefined });
+        },
+      };
+    },
+  };
+}
+
+interface Entry<A> {
+  awaitable: A;
+  outcome: Outcome;
+}
+
+/** One iteration: watches everything, hands out finishers in order. */
+class Completion<A> {
+  #finished: Entry<A>[] = [];
+  #waiters: { resolve(e: Entry<A>): void; reject(e: unknown): void }[] = [];
+  #unwatch: (() => void)[] = [];
+  #timer: Delay | undefined;
+  #timedOut = false;
+  #signal: AbortSignal | undefined;
+  #limit: number | null;
+  #settled = 0;
+  #delivered = 0;
+  #closeAfter = Infinity;
+
+  constructor(all: A[], limit: number | null, signal: AbortSignal | undefined) {
+    this.#signal = signal;
+    this.#limit = limit;
+    for (const awaitable of all) {
+      this.#unwatch.push(watch(awaitable, (outcome) => {
+        // Every outcome is known: the deadline can no longer matter.
+        if (++this.#settled === all.length) this.close();
+        const entry = { awaitable, outcome };
+        const waiter = this.#waiters.shift();
+        if (waiter) waiter.resolve(entry);
+        else this.#finished.push(entry);
+      }));
+    }
+    if (limit !== null) this.#timer = setDelay(() => this.#timeout(), limit);
+  }
+
+  next(): Promise<Entry<A>> {
+    const ready = this.#finished.shift();
+    if (ready) return Promise.resolve(this.#deliver(ready));
+    if (this.#timedOut) return Promise.reject(this.#timeoutError());
+    return cancellable<Entry<A>>((resolve, reject) => {
+      const waiter = { resolve: (e: Entry<A>) => resolve(this.#deliver(e)), reject };
+      this.#waiters.push(waiter);
+      return () => {
+        const i = this.#waiters.indexOf(waiter);
+        if (i >= 0) this.#waiters.splice(i, 1);
+      };
+    }, this.#signal);
+  }
+
+  #deliver(entry: Entry<A>): Entry<A> {
+    if (++this.#delivered >= this.#closeAfter) this.close();
+    return entry;
+  }
+
+  /** Releases everything once `count` entries have been delivered. */
+  closeAfter(count: number): void {
+    this.#closeAfter = count;
+    if (this.#delivered >= count || this.#timedOut) this.close();
+  }
+
+  #timeoutError(): TimeoutError {
+    return new TimeoutError(`asCompleted timed out after ${this.#limit} ms`);
+  }
+
+  #timeout(): void {
+    this.#timedOut = true;
+    this.#timer = undefined;
+    for (const off of this.#unwatch) off();
+    for (const waiter of this.#waiters.splice(0)) waiter.reject(this.#timeoutError());
+  }
+
+  close(): void {
+    this.#timer?.clear();
+    this.#timer = undefined;
+    for (const off of this.#unwatch.splice(0)) off();
+  }
+}

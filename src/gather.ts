@@ -1,0 +1,172 @@
+/**
+ * `gather`: run awaitables concurrently and collect their results in input
+ * order, like `asyncio.gather`.
+ *
+ * @module
+ */
+
+import { CancelledError } from "./errors.ts";
+import { Future, LABEL, settle, STATES } from "./future.ts";
+import { watch } from "./_watch.ts";
+
+/** Options for {@linkcode gather}. */
+export interface GatherOptions {
+  /**
+   * Put failures in the results instead of rejecting with the first one
+   * (cancellations appear as `CancelledError`s).
+   */
+  returnExceptions?: boolean;
+}
+
+/** The results of {@linkcode gather}, in input order. */
+export type GatherResults<T extends readonly unknown[]> = {
+  -readonly [K in keyof T]: Awaited<T[K]>;
+};
+
+/** The results of {@linkcode gather} with `returnExceptions`. */
+export type GatherSettled<T extends readonly unknown[]> = {
+  -readonly [K in keyof T]: Awaited<T[K]> | unknown;
+};
+
+/**
+ * The future {@linkcode gather} returns: cancelling it cancels every child
+ * task or future still running; it then rejects with `CancelledError` once
+ * they have all ended.
+ *
+ * @typeParam T The results' type.
+ */
+export class GatheringFuture<T> extends Future<T> {
+  #children: unknown[];
+  #cancelRequested = false;
+
+  /** Internal: created by `gather`. */
+  constructor(children: unknown[]) {
+    super();
+    this.#children = children;
+  }
+
+  /**
+   * Internal: the label used in messages.
+   *
+   * @ignore
+   */
+  override get [LABEL](): string {
+    return "gather()";
+  }
+
+  /**
+   * Cancels every child that is a task or future and still running.
+   *
+   * @param message Passed on to the children.
+   * @returns `false` if the gather is already done, else `true`.
+   *
+   * @example
+   * ```ts
+   * import { createTask, gather, sleep } from "@aio/asyncio";
+   * import { assert } from "@std/assert";
+   *
+   * const a = createTask(() => sleep(60_000));
+   * const all = gather([a]);
+   * all.cancel();
+   * await all.then(() => {}, () => {});
+   * assert(a.cancelled() && all.cancelled());
+   * ```
+   */
+  override cancel(message?: string): boolean {
+    if (this.done()) return false;
+    let any = false;
+    for (const child of this.#children) {
+      if (child instanceof Future && child.cancel(message)) any = true;
+    }
+    if (any) this.#cancelRequested = true;
+    else if (this.#children.every((c) => !(c instanceof Future) || c.done())) {
+      // Nothing left to cancel: settle now.
+      return super.cancel(message);
+    } else this.#cancelRequested = true;
+    return true;
+  }
+
+  /**
+   * Internal: whether `cancel()` was called.
+   *
+   * @ignore
+   */
+  get cancelRequested(): boolean {
+    return this.#cancelRequested;
+  }
+}
+
+/**
+ * Runs tasks, futures or promises concurrently and collects their results in
+ * input order; asyncio's `asyncio.gather`. The first failure rejects the
+ * gather (the others keep running), unless `returnExceptions` is set, which
+ * puts failures in the results. The returned future links to the caller:
+ * cancelling the gather, or the task awaiting it, cancels every child.
+ *
+ * @typeParam T The awaitables' types.
+ * @param awaitables The tasks, futures or promises.
+ * @param options `returnExceptions`.
+ * @returns A {@linkcode GatheringFuture} for the results.
+ *
+ * @example
+ * ```ts
+ * import { createTask, gather, sleep } from "@aio/asyncio";
+ * import { assertEquals } from "@std/assert";
+ *
+ * const [a, b] = await gather([
+ *   createTask(() => sleep(20, { value: "a" })),
+ *   sleep(5, { value: 2 }),
+ * ]);
+ * assertEquals([a, b], ["a", 2]);
+ *
+ * const settled = await gather([Promise.reject(new Error("x")), 1], { returnExceptions: true });
+ * assertEquals((settled[0] as Error).message, "x");
+ * ```
+ */
+export function gather<const T extends readonly unknown[]>(
+  awaitables: T,
+  options: GatherOptions & { returnExceptions: true },
+): GatheringFuture<GatherSettled<T>>;
+export function gather<const T extends readonly unknown[]>(
+  awaitables: T,
+  options?: GatherOptions,
+): GatheringFuture<GatherResults<T>>;
+export function gather<const T extends readonly unknown[]>(
+  awaitables: T,
+  options?: GatherOptions,
+): GatheringFuture<unknown[]> {
+  const children = [...awaitables];
+  const outer = new GatheringFuture<unknown[]>(children);
+  const results = new Array<unknown>(children.length);
+  let remaining = children.length;
+  if (remaining === 0) {
+    outer.setResult(results);
+    return outer;
+  }
+  const returnExceptions = options?.returnExceptions ?? false;
+  children.forEach((child, i) => {
+    watch(child, (outcome) => {
+      remaining--;
+      if (outer.done()) return;
+      if (outcome.ok) {
+        results[i] = outcome.value;
+      } else if (returnExceptions) {
+        results[i] = outcome.error;
+      } else if (!outcome.cancelled || !outer.cancelRequested) {
+        // The first failure (or a child cancelled by someone else) ends it.
+        // asyncio: a child cancelled by someone else fails the gather with
+        // CancelledError, without the gather itself counting as cancelled.
+        outer[settle](STATES.REJECTED, outcome.error);
+        return;
+      }
+      if (remaining === 0) {
+        if (outer.cancelRequested) {
+          outer[settle](STATES.CANCELLED, new CancelledError("gather() was cancelled"));
+        } else {
+          outer[settle](STATES.FULFILLED, results);
+        }
+      }
+    });
+  });
+  return outer;
+}

@@ -1,0 +1,251 @@
+/**
+ * `TaskGroup`: structured concurrency, like asyncio's `TaskGroup` (3.11+)
+ * and Trio's nurseries — no child outlives its group.
+ *
+ * @module
+ */
+
+import { isCancellation, type Scope, scopes, subscribe } from "./cancellation.ts";
+import { CancelledError, InvalidStateError } from "./errors.ts";
+import type { Future } from "./future.ts";
+import { Task, type TaskFunction, type TaskOptions } from "./task.ts";
+
+/** Options for {@linkcode TaskGroup.run}. */
+export interface TaskGroupOptions {
+  /** Aborting it cancels the group like a cancelled enclosing task would. */
+  signal?: AbortSignal;
+}
+
+/**
+ * The failures of a {@linkcode TaskGroup}: every child (and body) error that
+ * was not a cancellation, in the order they happened.
+ *
+ * @example
+ * ```ts
+ * import { TaskGroup, TaskGroupError } from "@aio/asyncio";
+ * import { assertEquals, assertInstanceOf } from "@std/assert";
+ *
+ * try {
+ *   await TaskGroup.run((tg) => {
+ *     tg.createTask(() => { throw new Error("a"); });
+ *     tg.createTask(() => { throw new Error("b"); });
+ *   });
+ * } catch (e) {
+ *   assertInstanceOf(e, TaskGroupError);
+ *   assertEquals(e.errors.map((x) => (x as Error).message), ["a", "b"]);
+ * }
+ * ```
+ */
+export class TaskGroupError extends AggregateError {
+  /**
+   * Creates the group's error.
+   *
+   * @param errors The failures, in order.
+   */
+  constructor(errors: unknown[]) {
+    const first = errors[0] instanceof Error ? `: ${errors[0].message}` : "";
+    super(
+      errors,
+      `${errors.length} unhandled error${errors.length === 1 ? "" : "s"} in a TaskGroup${first}`,
+    );
+    this.name = "TaskGroupError";
+  }
+}
+
+/**
+ * A scope that owns the tasks created in it; asyncio's `TaskGroup`. Open one
+ * with {@linkcode TaskGroup.run}. The rules:
+ *
+ * - the scope ends only after every child has ended;
+ * - the first child failure cancels the other children and the body (the
+ *   body's aio awaits reject with `CancelledError`);
+ * - the group then rejects with a {@linkcode TaskGroupError} (an
+ *   `AggregateError`) of the real failures, cancellations excluded, with a
+ *   failing body's own error last;
+ * - cancelling the enclosing task (or `options.signal`) cancels every child
+ *   and the body, and surfaces as that `CancelledError`, not an aggregate —
+ *   unless a child failed for real while being cancelled: such errors are
+ *   never lost;
+ * - `createTask` on a finished or failing group throws.
+ *
+ * There is no `await using` form: a disposer cannot tell whether the block
+ * failed, so it could not cancel the children of a failing block.
+ *
+ * @example
+ * ```ts
+ * import { sleep, TaskGroup } from "@aio/asyncio";
+ * import { assertEquals } from "@std/assert";
+ *
+ * const sum = await TaskGroup.run(async (tg) => {
+ *   const a = tg.createTask(() => sleep(10, { value: 1 }));
+ *   const b = tg.createTask(() => sleep(5, { value: 2 }));
+ *   return await a + await b;
+ * });
+ * assertEquals(sum, 3);
+ * ```
+ */
+export class TaskGroup {
+  #tasks = new Set<Task<unknown>>();
+  #errors: unknown[] = [];
+  #controller = new AbortController();
+  #aborting = false;
+  #finished = false;
+  #outer: AbortSignal[] = [];
+  #wake: (() => void) | undefined;
+  #scope: Scope;
+
+  private constructor(parent: Scope | undefined) {
+    this.#scope = { task: parent?.task, signal: this.#controller.signal };
+  }
+
+  /**
+   * Runs `body` with a new group and waits for all of its children.
+   *
+   * @typeParam T The body's result type.
+   * @param body Receives the group; creates children with `tg.createTask`.
+   * @param options An outer `signal` that cancels the whole group.
+   * @returns The body's result, once every child has ended.
+   * @throws {TaskGroupError} If a child or the body failed.
+   * @throws {CancelledError} If the enclosing task or `signal` cancelled it.
+   *
+   * @example Ten concurrent children
+   * ```ts
+   * import { sleep, TaskGroup } from "@aio/asyncio";
+   * import { assertEquals } from "@std/assert";
+   *
+   * const results: number[] = [];
+   * await TaskGroup.run((tg) => {
+   *   for (let i = 0; i < 10; i++) {
+   *     tg.createTask(async () => {
+   *       await sleep(10 - i);
+   *       results.push(i);
+   *     });
+   *   }
+   * });
+   * assertEquals(results.length, 10);
+   * ```
+   */
+  static async run<T>(
+    body: (tg: TaskGroup) => T | PromiseLike<T>,
+    options?: TaskGroupOptions,
+  ): Promise<T> {
+    if (typeof body !== "function") {
+      throw new TypeError(`Cannot run TaskGroup: expected a function, got ${typeof body}`);
+    }
+    const parent = scopes.getStore();
+    const outer = [options?.signal, parent?.signal].filter((s) => s !== undefined);
+    for (const s of outer) if (s.aborted) throw s.reason;
+    const tg = new TaskGroup(parent);
+    tg.#outer = outer;
+    const unsubscribe = outer.map((s) => subscribe(s, () => tg.#abort(s.reason)));
+    let result: T | undefined;
+    let failed = false;
+    let failure: unknown;
+    try {
+      result = await scopes.run(tg.#scope, async () => await body(tg));
+    } catch (e) {
+      failed = true;
+      failure = e;
+    }
+    try {
+      await tg.#exit(failed, failure);
+    } finally {
+      for (const off of unsubscribe) off();
+    }
+    return result as T;
+  }
+
+  /**
+   * The group's abort signal: aborts when the group starts cancelling its
+   * children (a failure, or an outer cancellation).
+   *
+   * @example
+   * ```ts
+   * import { TaskGroup } from "@aio/asyncio";
+   * import { assert } from "@std/assert";
+   *
+   * let signal: AbortSignal | undefined;
+   * await TaskGroup.run((tg) => {
+   *   signal = tg.signal;
+   *   tg.createTask(() => { throw new Error("x"); });
+   * }).catch(() => {});
+   * assert(signal?.aborted);
+   * ```
+   */
+  get signal(): AbortSignal {
+    return this.#controller.signal;
+  }
+
+  /**
+   * Creates a child task owned by this group.
+   *
+   * @typeParam T The child's result type.
+   * @param fn The function to run; receives the child's signal.
+   * @param options The child's name.
+   * @returns The child task.
+   * @throws {InvalidStateError} If the group has finished or is shutting
+   * down after a failure or cancellation.
+   *
+   * @example
+   * ```ts
+   * import { TaskGroup } from "@aio/asyncio";
+   * import { assertEquals } from "@std/assert";
+   *
+   * const name = await TaskGroup.run(async (tg) => {
+   *   const child = tg.createTask(() => "hi", { name: "greeter" });
+   *   await child;
+   *   return child.name;
+   * });
+   * assertEquals(name, "greeter");
+   * ```
+   */
+  createTask<T>(fn: TaskFunction<T>, options?: TaskOptions): Task<T> {
+    if (this.#finished) {
+      throw new InvalidStateError("Cannot create a task: the TaskGroup has finished");
+    }
+    if (this.#aborting) {
+      throw new InvalidStateError("Cannot create a task: the TaskGroup is shutting down");
+    }
+    const task = new Task(fn, options);
+    this.#tasks.add(task);
+    task.addDoneCallback(this.#onChildDone);
+    return task;
+  }
+
+  #onChildDone = (task: Future<unknown>): void => {
+    this.#tasks.delete(task as Task<unknown>);
+    if (!task.cancelled()) {
+      try {
+        task.result();
+      } catch (e) {
+        this.#errors.push(e);
+        this.#abort();
+      }
+    }
+    if (this.#tasks.size === 0) this.#wake?.();
+  };
+
+  #abort(reason?: unknown): void {
+    if (this.#aborting) return;
+    this.#aborting = true;
+    this.#controller.abort(reason ?? new CancelledError("TaskGroup is shutting down"));
+    for (const task of this.#tasks) task.cancel("TaskGroup is shutting down");
+  }
+
+  async #exit(failed: boolean, failure: unknown): Promise<void> {
+    if (failed) this.#abort();
+    while (this.#tasks.size > 0) {
+      // Not cancellable on purpose: an outer cancellation reaches the
+      // children through #abort, and the group still waits for them.
+      await new Promise<void>((resolve) => (this.#wake = resolve));
+      this.#wake = undefined;
+    }
+    this.#finished = true;
+    const errors = this.#errors;
+    if (failed && !isCancellation(failure)) errors.push(failure);
+    if (errors.length > 0) throw new TaskGroupError(errors);
+    const cancelled = this.#outer.find((s) => s.aborted);
+    if (cancelled) throw cancelled.reason;
+    if (failed) throw failure;
+  }
+}

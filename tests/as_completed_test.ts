@@ -1,0 +1,114 @@
+import { assertEquals, assertRejects } from "@std/assert";
+import { FakeTime } from "@std/testing/time";
+import {
+  asCompleted,
+  CancelledError,
+  createFuture,
+  createTask,
+  sleep,
+  TimeoutError,
+} from "../mod.ts";
+
+Deno.test("classic form: promises of results, in completion order", async () => {
+  const got: string[] = [];
+  for (const p of asCompleted([sleep(15, { value: "c" }), sleep(5, { value: "a" })])) {
+    got.push(await p);
+  }
+  assertEquals(got, ["a", "c"]);
+});
+
+Deno.test("classic form: a failure rejects its promise in turn", async () => {
+  const failing = createTask(async () => {
+    await sleep(2);
+    throw new Error("bad");
+  });
+  const ok = createTask(() => sleep(10, { value: "ok" }));
+  const promises = [...asCompleted([ok, failing])];
+  assertEquals(promises.length, 2);
+  await assertRejects(() => promises[0], Error, "bad");
+  assertEquals(await promises[1], "ok");
+});
+
+Deno.test("async form: the original tasks as they finish", async () => {
+  const a = createTask(() => sleep(10, { value: 1 }));
+  const b = createTask(() => sleep(2, { value: 2 }));
+  const fut = createFuture<number>();
+  setTimeout(() => fut.setResult(3), 5);
+  const order: unknown[] = [];
+  for await (const x of asCompleted([a, b, fut])) order.push(x);
+  assertEquals(order, [b, fut, a]);
+});
+
+Deno.test("timeout: what is left rejects with TimeoutError; nothing is cancelled", async () => {
+  using time = new FakeTime();
+  const fast = createTask(() => sleep(10, { value: "fast" }));
+  const slow = createTask(() => sleep(1_000, { value: "slow" }));
+  const seen: unknown[] = [];
+  const loop = (async () => {
+    for await (const t of asCompleted([fast, slow], { timeout: 100 })) seen.push(t);
+  })();
+  const check = assertRejects(() => loop, TimeoutError, "after 100 ms");
+  await time.tickAsync(10);
+  await time.tickAsync(90);
+  await check;
+  assertEquals(seen, [fast]);
+  await time.tickAsync(900);
+  assertEquals(await slow, "slow");
+});
+
+Deno.test("classic form: destructuring keeps the handed-out promises alive", async () => {
+  const [first] = asCompleted([sleep(5, { value: "x" }), sleep(1, { value: "y" })]);
+  assertEquals(await first, "y");
+  await sleep(10);
+});
+
+Deno.test("classic form with a timeout rejects the remaining promises", async () => {
+  using time = new FakeTime();
+  const never = createFuture<number>();
+  const [p] = asCompleted([never], { timeout: 50 });
+  const check = assertRejects(() => p, TimeoutError);
+  await time.tickAsync(50);
+  await check;
+  never.cancel();
+});
+
+Deno.test("leaving the loop early releases the timer and the watches", async () => {
+  const a = createTask(() => sleep(1, { value: "a" }));
+  const b = createTask(() => sleep(30, { value: "b" }));
+  for await (const first of asCompleted([a, b], { timeout: 60_000 })) {
+    assertEquals(first, a);
+    break;
+  }
+  for (const p of asCompleted([b], { timeout: 60_000 })) {
+    void p.catch(() => {});
+    break;
+  }
+  // The sanitizers fail this test if a deadline timer was left behind.
+  await b;
+  await sleep(1);
+});
+
+Deno.test("cancelling the consuming task rejects the pending wait", async () => {
+  const fut = createFuture<number>();
+  const consumer = createTask(async () => {
+    for await (const _ of asCompleted([fut])) {
+      // never reached
+    }
+  });
+  await sleep(1);
+  consumer.cancel();
+  await assertRejects(() => Promise.resolve(consumer), CancelledError);
+  fut.cancel();
+});
+
+Deno.test("an empty list yields nothing; a bad timeout is a TypeError", async () => {
+  assertEquals([...asCompleted([])], []);
+  for await (const _ of asCompleted([])) throw new Error("unreachable");
+  let error: unknown;
+  try {
+    asCompleted([1], { timeout: NaN });
+  } catch (e) {
+    error = e;
+  }
+  assertEquals((error as Error).name, "TypeError");
+});
