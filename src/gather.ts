@@ -97,6 +97,32 @@ export class GatheringFuture<T> extends Future<T> {
 }
 
 /**
+ * {@linkcode gather} with `returnExceptions: true`: failures (and
+ * cancellations, as `CancelledError`) are put in the results instead of
+ * rejecting.
+ *
+ * @typeParam T The awaitables' types.
+ * @param awaitables The tasks, futures or promises.
+ * @param options `{ returnExceptions: true }`.
+ * @returns A {@linkcode GatheringFuture} for the results and failures.
+ *
+ * @example
+ * ```ts
+ * import { gather } from "@aio/asyncio";
+ * import { assertEquals } from "@std/assert";
+ *
+ * const [ok, failed] = await gather([1, Promise.reject(new Error("no"))], {
+ *   returnExceptions: true,
+ * });
+ * assertEquals(ok, 1);
+ * assertEquals((failed as Error).message, "no");
+ * ```
+ */
+export function gather<const T extends readonly unknown[]>(
+  awaitables: T,
+  options: GatherOptions & { returnExceptions: true },
+): GatheringFuture<GatherSettled<T>>;
+/**
  * Runs tasks, futures or promises concurrently and collects their results in
  * input order; asyncio's `asyncio.gather`. The first failure rejects the
  * gather (the others keep running), unless `returnExceptions` is set, which
@@ -123,10 +149,6 @@ export class GatheringFuture<T> extends Future<T> {
  * assertEquals((settled[0] as Error).message, "x");
  * ```
  */
-export function gather<const T extends readonly unknown[]>(
-  awaitables: T,
-  options: GatherOptions & { returnExceptions: true },
-): GatheringFuture<GatherSettled<T>>;
 export function gather<const T extends readonly unknown[]>(
   awaitables: T,
   options?: GatherOptions,
