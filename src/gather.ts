@@ -34,12 +34,26 @@ export type GatherSettled<T extends readonly unknown[]> = {
  * they have all ended.
  *
  * @typeParam T The results' type.
+ *
+ * @example
+ * ```ts
+ * import { gather, GatheringFuture } from "@aio/asyncio";
+ * import { assertInstanceOf } from "@std/assert";
+ *
+ * const all = gather([1, 2]);
+ * assertInstanceOf(all, GatheringFuture);
+ * await all;
+ * ```
  */
 export class GatheringFuture<T> extends Future<T> {
   #children: unknown[];
   #cancelRequested = false;
 
-  /** Internal: created by `gather`. */
+  /**
+   * Internal: created by `gather`.
+   *
+   * @ignore
+   */
   constructor(children: unknown[]) {
     super();
     this.#children = children;

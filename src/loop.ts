@@ -28,7 +28,11 @@ export class Handle {
   #cancelled = false;
   #when: number;
 
-  /** Internal: created by `callSoon`, `callLater` and `callAt`. */
+  /**
+   * Internal: created by `callSoon`, `callLater` and `callAt`.
+   *
+   * @ignore
+   */
   constructor(fn: () => void, delayMs: number, when: number = time() + delayMs / 1000) {
     this.#when = when;
     this.#timer = setDelay(() => {

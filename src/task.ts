@@ -69,10 +69,18 @@ export class Task<T> extends Future<T> {
   #cancelRequests = 0;
 
   /**
-   * Creates and schedules a task; prefer {@linkcode createTask}.
+   * Creates and schedules a task; same as {@linkcode createTask}.
    *
    * @param fn The function to run.
    * @param options The task's name.
+   *
+   * @example
+   * ```ts
+   * import { Task } from "@aio/asyncio";
+   * import { assertEquals } from "@std/assert";
+   *
+   * assertEquals(await new Task(() => "made directly"), "made directly");
+   * ```
    */
   constructor(fn: TaskFunction<T>, options?: TaskOptions) {
     super();

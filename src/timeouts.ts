@@ -46,7 +46,11 @@ export class Timeout {
   #expired = false;
   #finished = false;
 
-  /** Internal: created by `timeout` / `timeoutAt`. */
+  /**
+   * Internal: created by `timeout` / `timeoutAt`.
+   *
+   * @ignore
+   */
   constructor(when: number | null, controller: AbortController) {
     this.#when = when;
     this.#controller = controller;
@@ -128,7 +132,11 @@ export class Timeout {
     return this.#expired;
   }
 
-  /** Internal: the block ended; no more firing. */
+  /**
+   * Internal: the block ended; no more firing.
+   *
+   * @ignore
+   */
   finish(): void {
     this.#finished = true;
     this.#timer?.clear();

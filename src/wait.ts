@@ -8,11 +8,47 @@ import { cancellable } from "./cancellation.ts";
 import { checkDelay, setDelay } from "./_timers.ts";
 import { watch } from "./_watch.ts";
 
-/** Return when any awaitable finishes (succeeds, fails or is cancelled). */
+/**
+ * {@linkcode wait} returns when any awaitable finishes (succeeds, fails or
+ * is cancelled).
+ *
+ * @example
+ * ```ts
+ * import { FIRST_COMPLETED, sleep, wait } from "@aio/asyncio";
+ * import { assertEquals } from "@std/assert";
+ *
+ * const { done } = await wait([sleep(1), sleep(20)], { returnWhen: FIRST_COMPLETED });
+ * assertEquals(done.size, 1);
+ * ```
+ */
 export const FIRST_COMPLETED = "FIRST_COMPLETED";
-/** Return when any awaitable fails, or when all have finished. */
+/**
+ * {@linkcode wait} returns when any awaitable fails, or when all have
+ * finished.
+ *
+ * @example
+ * ```ts
+ * import { FIRST_EXCEPTION, sleep, wait } from "@aio/asyncio";
+ * import { assertEquals } from "@std/assert";
+ *
+ * const failing = Promise.reject(new Error("x"));
+ * const { done, pending } = await wait([failing, sleep(20)], { returnWhen: FIRST_EXCEPTION });
+ * assertEquals([done.size, pending.size], [1, 1]);
+ * ```
+ */
 export const FIRST_EXCEPTION = "FIRST_EXCEPTION";
-/** Return when all awaitables have finished. */
+/**
+ * {@linkcode wait} returns when all awaitables have finished (the default).
+ *
+ * @example
+ * ```ts
+ * import { ALL_COMPLETED, sleep, wait } from "@aio/asyncio";
+ * import { assertEquals } from "@std/assert";
+ *
+ * const { done } = await wait([sleep(1), sleep(2)], { returnWhen: ALL_COMPLETED });
+ * assertEquals(done.size, 2);
+ * ```
+ */
 export const ALL_COMPLETED = "ALL_COMPLETED";
 
 /** When {@linkcode wait} returns. */
