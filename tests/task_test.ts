@@ -259,3 +259,26 @@ Deno.test("FakeTime: a task sleeping 1 h finishes when the clock advances", asyn
   await task;
   assert(done);
 });
+
+Deno.test("allTasks() stays exact as tasks finish in any order", async () => {
+  const tasks = Array.from({ length: 50 }, (_, i) => createTask(() => sleep((i * 7) % 13)));
+  const alive = () => tasks.filter((t) => allTasks().has(t)).length;
+  assertEquals(alive(), 50);
+  await tasks[0];
+  for (const t of tasks) {
+    await t;
+    assertFalse(allTasks().has(t));
+  }
+  assertEquals(alive(), 0);
+});
+
+Deno.test("a function without parameters reads the signal from currentTask()", async () => {
+  const task = createTask(async () => {
+    const signal = currentTask()!.signal;
+    await sleep(60_000).catch(() => {});
+    return signal.aborted;
+  });
+  await sleep(1);
+  task.cancel();
+  assertEquals(await task, true);
+});
