@@ -1,0 +1,21 @@
+/**
+ * Lesson 5 — `gather`, including gathering groups of work; results come back
+ * in input order, and failures can be returned instead of thrown.
+ *
+ *     deno run examples/tour/05_gather.ts
+ */
+import { gather, sleep } from "../../mod.ts";
+
+const group1 = gather([sleep(30, { value: "a" }), sleep(10, { value: "b" })]);
+const group2 = gather([sleep(20, { value: "c" })]);
+console.log("groups:", JSON.stringify(await gather([group1, group2])));
+
+const settled = await gather([
+  sleep(5, { value: "fine" }),
+  Promise.reject(new Error("broken")),
+], { returnExceptions: true });
+console.log("with returnExceptions:", settled.map((r) => r instanceof Error ? r.message : r));
+
+const all = gather([sleep(10_000), sleep(10_000)]);
+setTimeout(() => all.cancel(), 10);
+await all.then(() => {}, (e) => console.log("cancelling the gather:", e.name));

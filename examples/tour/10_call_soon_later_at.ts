@@ -1,0 +1,18 @@
+/**
+ * Lesson 10 — scheduling plain callbacks: `callSoon`, `callLater`, `callAt`.
+ *
+ *     deno run examples/tour/10_call_soon_later_at.ts
+ */
+import { callAt, callLater, callSoon, sleep, time } from "../../mod.ts";
+
+const start = time();
+const at = (label: string) =>
+  console.log(`${label} at +${Math.round((time() - start) * 1000 / 10) * 10} ms`);
+
+callLater(40, at, "callLater(40)");
+callAt(start + 0.02, at, "callAt(+0.02 s)");
+callSoon(at, "callSoon");
+const cancelled = callLater(30, at, "never printed");
+cancelled.cancel();
+await sleep(60);
+console.log("cancelled handle:", cancelled.cancelled());

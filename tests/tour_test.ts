@@ -1,0 +1,90 @@
+import { assert, assertEquals, assertStringIncludes } from "@std/assert";
+import { ignoreOn } from "./_ignore.ts";
+
+/** What each tour lesson must print (in this order), and how to run it. */
+const LESSONS: Record<
+  string,
+  { expect: string[]; args?: string[]; perms?: string[]; ignore?: boolean }
+> = {
+  "01_coroutines.ts": {
+    expect: ["calling func() starts it right away:", "func: running", "result: abc"],
+  },
+  "02_await.ts": {
+    expect: [
+      "awaited coroutine: return value",
+      "awaited task others-task: return value",
+      "awaited future: set by a timer",
+    ],
+  },
+  "03_tasks.ts": { expect: ["job 1: start", "job 2: start", "job 1 done | job 2 done"] },
+  "04_wait_timeout.ts": {
+    expect: ["done: job-10, job-30", "pending: job-500", "pending cancelled: true"],
+  },
+  "05_gather.ts": {
+    expect: [
+      `groups: [["a","b"],["c"]]`,
+      `with returnExceptions: [ "fine", "broken" ]`,
+      "cancelling the gather: CancelledError",
+    ],
+  },
+  "06_as_completed.ts": {
+    expect: ["got 10 ms", "got 20 ms", "got 30 ms", "finished job-5", "finished job-25"],
+  },
+  "07_futures.ts": { expect: ["future result: 666 | done: true"] },
+  "08_done_callbacks.ts": {
+    expect: ["callback 1: result 42", "callback 2: runs after callback 1", "task finished"],
+  },
+  "09_cancellation.ts": {
+    ignore: ignoreOn("windows", "the lesson simulates Ctrl-C by sending SIGINT to itself"),
+    args: ["--simulate-ctrl-c"],
+    expect: [
+      "worker: cancelled, cleaning up",
+      "worker.cancelled(): true",
+      "Ctrl-C: cancelling",
+      "main: group ended with CancelledError",
+    ],
+  },
+  "10_call_soon_later_at.ts": {
+    expect: ["callSoon at", "callAt(+0.02 s) at", "callLater(40) at", "cancelled handle: true"],
+  },
+  "11_async_iterator.ts": { expect: ["line 1", "line 4"] },
+  "12_async_disposable.ts": {
+    expect: ["connected", "result of select 1", "connection closed", "after the block"],
+  },
+};
+
+async function run(file: string, args: string[], perms: string[]) {
+  const out = await new Deno.Command(Deno.execPath(), {
+    args: ["run", "--no-lock", ...perms, `examples/tour/${file}`, ...args],
+    stdout: "piped",
+    stderr: "piped",
+    env: { NO_COLOR: "1" },
+  }).output();
+  const dec = new TextDecoder();
+  return { code: out.code, stdout: dec.decode(out.stdout), stderr: dec.decode(out.stderr) };
+}
+
+Deno.test("every tour lesson has expectations here", async () => {
+  const files: string[] = [];
+  for await (const e of Deno.readDir("examples/tour")) {
+    if (e.name.endsWith(".ts")) files.push(e.name);
+  }
+  for (const file of files) assert(file in LESSONS, `no expectations for examples/tour/${file}`);
+});
+
+for (const [file, lesson] of Object.entries(LESSONS)) {
+  const ignore = lesson.ignore ?? false;
+  Deno.test({
+    name: `tour: ${file}`,
+    ignore,
+    fn: async () => {
+      const { code, stdout, stderr } = await run(file, lesson.args ?? [], lesson.perms ?? []);
+      assertEquals(code, 0, `${file} exited with ${code}:\n${stderr}`);
+      let from = 0;
+      for (const line of lesson.expect) {
+        assertStringIncludes(stdout.slice(from), line, `${file}: missing (in order) ${line}`);
+        from = stdout.indexOf(line, from) + line.length;
+      }
+    },
+  });
+}
