@@ -158,3 +158,57 @@ export function subscribe(signal: AbortSignal, fn: () => void): () => void {
   set.add(fn);
   return () => void set.delete(fn);
 }
+
+/**
+ * A scope nested in the current one (a `timeout` block, a `TaskGroup` body):
+ * it belongs to the same task, and it is cancelled by its own `cancel()`, by
+ * the enclosing scope, or by an explicit signal. Construct it, `run` the
+ * body in it, and `close()` it when done. Internal.
+ */
+export class ChildScope implements Scope {
+  readonly task: Task<unknown> | undefined;
+  /** The enclosing scope's signal and the explicit one, if any. */
+  readonly outer: readonly AbortSignal[];
+  #controller = new AbortController();
+  #unsubscribe: (() => void)[];
+
+  /**
+   * @param signal An explicit outer signal.
+   * @param onOuterAbort What an outer cancellation does; default `cancel`.
+   * @throws The outer reason, when an outer signal is already aborted.
+   */
+  constructor(signal?: AbortSignal, onOuterAbort?: (reason: unknown) => void) {
+    const parent = scopes.getStore();
+    this.task = parent?.task;
+    const outer = [signal, parent?.signal].filter((s) => s !== undefined);
+    for (const s of outer) if (s.aborted) throw abortReason(s);
+    this.outer = outer;
+    const onAbort = onOuterAbort ?? ((reason: unknown) => this.cancel(reason));
+    this.#unsubscribe = outer.map((s) => subscribe(s, () => onAbort(abortReason(s))));
+  }
+
+  get signal(): AbortSignal {
+    return this.#controller.signal;
+  }
+
+  /** Cancels the scope (once) with `reason`. */
+  cancel(reason: unknown): void {
+    if (!this.#controller.signal.aborted) this.#controller.abort(reason);
+  }
+
+  /** The reason of the first outer signal that aborted, if any. */
+  outerCancellation(): { reason: unknown } | undefined {
+    const s = this.outer.find((s) => s.aborted);
+    return s && { reason: abortReason(s) };
+  }
+
+  /** Runs `fn` in this scope, awaiting its result inside the scope. */
+  run<T>(fn: () => T | PromiseLike<T>): Promise<T> {
+    return scopes.run(this, async () => await fn());
+  }
+
+  /** Stops listening to the outer signals. */
+  close(): void {
+    for (const off of this.#unsubscribe) off();
+  }
+}

@@ -5,7 +5,7 @@
  * @module
  */
 
-import { isCancellation, type Scope, scopes, subscribe } from "./cancellation.ts";
+import { ChildScope, isCancellation } from "./cancellation.ts";
 import { CancelledError, InvalidStateError } from "./errors.ts";
 import type { Future } from "./future.ts";
 import { Task, type TaskFunction, type TaskOptions } from "./task.ts";
@@ -87,15 +87,13 @@ export class TaskGroupError extends AggregateError {
 export class TaskGroup {
   #tasks = new Set<Task<unknown>>();
   #errors: unknown[] = [];
-  #controller = new AbortController();
   #aborting = false;
   #finished = false;
-  #outer: AbortSignal[] = [];
   #wake: (() => void) | undefined;
-  #scope: Scope;
+  #scope: ChildScope;
 
-  private constructor(parent: Scope | undefined) {
-    this.#scope = { task: parent?.task, signal: this.#controller.signal };
+  private constructor(signal: AbortSignal | undefined) {
+    this.#scope = new ChildScope(signal, (reason) => this.#abort(reason));
   }
 
   /**
@@ -132,17 +130,12 @@ export class TaskGroup {
     if (typeof body !== "function") {
       throw new TypeError(`Cannot run TaskGroup: expected a function, got ${typeof body}`);
     }
-    const parent = scopes.getStore();
-    const outer = [options?.signal, parent?.signal].filter((s) => s !== undefined);
-    for (const s of outer) if (s.aborted) throw s.reason;
-    const tg = new TaskGroup(parent);
-    tg.#outer = outer;
-    const unsubscribe = outer.map((s) => subscribe(s, () => tg.#abort(s.reason)));
+    const tg = new TaskGroup(options?.signal);
     let result: T | undefined;
     let failed = false;
     let failure: unknown;
     try {
-      result = await scopes.run(tg.#scope, async () => await body(tg));
+      result = await tg.#scope.run(() => body(tg));
     } catch (e) {
       failed = true;
       failure = e;
@@ -150,7 +143,7 @@ export class TaskGroup {
     try {
       await tg.#exit(failed, failure);
     } finally {
-      for (const off of unsubscribe) off();
+      tg.#scope.close();
     }
     return result as T;
   }
@@ -173,7 +166,7 @@ export class TaskGroup {
    * ```
    */
   get signal(): AbortSignal {
-    return this.#controller.signal;
+    return this.#scope.signal;
   }
 
   /**
@@ -228,7 +221,7 @@ export class TaskGroup {
   #abort(reason?: unknown): void {
     if (this.#aborting) return;
     this.#aborting = true;
-    this.#controller.abort(reason ?? new CancelledError("TaskGroup is shutting down"));
+    this.#scope.cancel(reason ?? new CancelledError("TaskGroup is shutting down"));
     for (const task of this.#tasks) task.cancel("TaskGroup is shutting down");
   }
 
@@ -244,8 +237,8 @@ export class TaskGroup {
     const errors = this.#errors;
     if (failed && !isCancellation(failure)) errors.push(failure);
     if (errors.length > 0) throw new TaskGroupError(errors);
-    const cancelled = this.#outer.find((s) => s.aborted);
-    if (cancelled) throw cancelled.reason;
+    const outer = this.#scope.outerCancellation();
+    if (outer) throw outer.reason;
     if (failed) throw failure;
   }
 }

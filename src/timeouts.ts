@@ -5,7 +5,7 @@
  * @module
  */
 
-import { cancellable, isCancellation, type Scope, scopes, subscribe } from "./cancellation.ts";
+import { cancellable, ChildScope, isCancellation } from "./cancellation.ts";
 import { CancelledError, InvalidStateError, TimeoutError } from "./errors.ts";
 import { Future } from "./future.ts";
 import { checkDelay, type Delay, setDelay } from "./_timers.ts";
@@ -41,7 +41,7 @@ export type TimeoutFunction<T> = (signal: AbortSignal, deadline: Timeout) => T |
  */
 export class Timeout {
   #when: number | null;
-  #controller: AbortController;
+  #scope: ChildScope;
   #timer: Delay | undefined;
   #expired = false;
   #finished = false;
@@ -51,9 +51,9 @@ export class Timeout {
    *
    * @ignore
    */
-  constructor(when: number | null, controller: AbortController) {
+  constructor(when: number | null, scope: ChildScope) {
     this.#when = when;
-    this.#controller = controller;
+    this.#scope = scope;
     this.#arm();
   }
 
@@ -152,9 +152,7 @@ export class Timeout {
   #expire(): void {
     if (this.#finished || this.#expired) return;
     this.#expired = true;
-    if (!this.#controller.signal.aborted) {
-      this.#controller.abort(new CancelledError("The deadline passed"));
-    }
+    this.#scope.cancel(new CancelledError("The deadline passed"));
   }
 }
 
@@ -231,29 +229,20 @@ async function runWithDeadline<T>(
   if (typeof fn !== "function") {
     throw new TypeError(`Cannot start timeout: expected a function, got ${typeof fn}`);
   }
-  const parent = scopes.getStore();
-  const outer = [options?.signal, parent?.signal].filter((s) => s !== undefined);
-  for (const s of outer) if (s.aborted) throw s.reason;
-  const controller = new AbortController();
-  const unsubscribe = outer.map((s) =>
-    subscribe(s, () => {
-      if (!controller.signal.aborted) controller.abort(s.reason);
-    })
-  );
-  const scope: Scope = { task: parent?.task, signal: controller.signal };
-  const deadline = new Timeout(when, controller);
+  const scope = new ChildScope(options?.signal);
+  const deadline = new Timeout(when, scope);
   try {
-    return await scopes.run(scope, async () => await fn(controller.signal, deadline));
+    return await scope.run(() => fn(scope.signal, deadline));
   } catch (e) {
     if (!isCancellation(e)) throw e;
     // An outer cancellation always wins over our own deadline.
-    const cancelled = outer.find((s) => s.aborted);
-    if (cancelled) throw cancelled.reason;
+    const outer = scope.outerCancellation();
+    if (outer) throw outer.reason;
     if (deadline.expired()) throw new TimeoutError(`Timed out after ${what}`, { cause: e });
     throw e;
   } finally {
     deadline.finish();
-    for (const off of unsubscribe) off();
+    scope.close();
   }
 }
 

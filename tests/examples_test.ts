@@ -1,15 +1,8 @@
 import { assertEquals, assertStringIncludes } from "@std/assert";
+import { runDeno } from "./_run.ts";
 
-async function runExample(path: string, ...args: string[]) {
-  const out = await new Deno.Command(Deno.execPath(), {
-    args: ["run", "--no-lock", "--allow-net=127.0.0.1", path, ...args],
-    stdout: "piped",
-    stderr: "piped",
-    env: { NO_COLOR: "1" },
-  }).output();
-  const dec = new TextDecoder();
-  return { code: out.code, stdout: dec.decode(out.stdout), stderr: dec.decode(out.stderr) };
-}
+const runExample = (path: string, ...args: string[]) =>
+  runDeno(["--allow-net=127.0.0.1", path, ...args]);
 
 Deno.test("examples/demo.ts runs and shows each lesson", async () => {
   const { code, stdout, stderr } = await runExample("examples/demo.ts");

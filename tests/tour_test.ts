@@ -1,5 +1,6 @@
 import { assert, assertEquals, assertStringIncludes } from "@std/assert";
 import { ignoreOn } from "./_ignore.ts";
+import { runDeno } from "./_run.ts";
 
 /** What each tour lesson must print (in this order), and how to run it. */
 const LESSONS: Record<
@@ -53,16 +54,8 @@ const LESSONS: Record<
   },
 };
 
-async function run(file: string, args: string[], perms: string[]) {
-  const out = await new Deno.Command(Deno.execPath(), {
-    args: ["run", "--no-lock", ...perms, `examples/tour/${file}`, ...args],
-    stdout: "piped",
-    stderr: "piped",
-    env: { NO_COLOR: "1" },
-  }).output();
-  const dec = new TextDecoder();
-  return { code: out.code, stdout: dec.decode(out.stdout), stderr: dec.decode(out.stderr) };
-}
+const run = (file: string, args: string[], perms: string[]) =>
+  runDeno([...perms, `examples/tour/${file}`, ...args]);
 
 Deno.test("every tour lesson has expectations here", async () => {
   const files: string[] = [];
