@@ -9,10 +9,11 @@
  *
  *     deno run examples/tour/01_coroutines.ts
  */
-import { createTask } from "../../mod.ts";
+import { createTask, sleep } from "../../mod.ts";
 
 async function func(): Promise<string> {
   console.log("func: running");
+  await sleep(1); // a coroutine suspends at its awaits
   return "abc";
 }
 

@@ -4,7 +4,7 @@
  *
  *     deno run examples/tour/05_gather.ts
  */
-import { gather, sleep } from "../../mod.ts";
+import { CancelledError, gather, sleep } from "../../mod.ts";
 
 const group1 = gather([sleep(30, { value: "a" }), sleep(10, { value: "b" })]);
 const group2 = gather([sleep(20, { value: "c" })]);
@@ -18,4 +18,9 @@ console.log("with returnExceptions:", settled.map((r) => r instanceof Error ? r.
 
 const all = gather([sleep(10_000), sleep(10_000)]);
 setTimeout(() => all.cancel(), 10);
-await all.then(() => {}, (e) => console.log("cancelling the gather:", e.name));
+try {
+  await all;
+} catch (e) {
+  if (!(e instanceof CancelledError)) throw e;
+  console.log("cancelling the gather:", e.name);
+}
