@@ -19,15 +19,34 @@ export interface AsCompletedOptions {
 }
 
 /**
- * What {@linkcode asCompleted} returns: iterate it with `for...of` for
- * promises of the results in completion order (asyncio's classic form), or
- * with `for await...of` for the original awaitables as they finish (the
- * Python 3.13 form). Breaking out of either loop early releases the timer
- * and every watch.
+ * One finished awaitable, as the `for await` form of {@linkcode asCompleted}
+ * yields it: the very object passed in and its position in the input.
+ *
+ * asyncio's 3.13 form yields the bare task. TypeScript types the variable of
+ * a `for await` loop as the *awaited* type of what is yielded, so a bare task
+ * or future would be typed as its result; the record keeps the object's own
+ * type. It has settled, so `await done.awaitable` does not wait.
  *
  * @typeParam A The awaitables' type.
  */
-export interface AsCompleted<A> extends Iterable<Promise<Awaited<A>>>, AsyncIterable<A> {}
+export interface Completed<A> {
+  /** The awaitable that finished, exactly as passed in. */
+  readonly awaitable: A;
+  /** Its position in the input (the first one, for a duplicate). */
+  readonly index: number;
+}
+
+/**
+ * What {@linkcode asCompleted} returns: iterate it with `for...of` for
+ * promises of the results in completion order (asyncio's classic form), or
+ * with `for await...of` for the original awaitables as they finish (the
+ * Python 3.13 form), each in a {@linkcode Completed} record. Breaking out of
+ * either loop early releases the timer and every watch.
+ *
+ * @typeParam A The awaitables' type.
+ */
+export interface AsCompleted<A>
+  extends Iterable<Promise<Awaited<A>>>, AsyncIterable<Completed<A>> {}
 
 /**
  * Yields tasks, futures or promises in the order they finish; asyncio's
@@ -55,11 +74,15 @@ export interface AsCompleted<A> extends Iterable<Promise<Awaited<A>>>, AsyncIter
  * import { asCompleted, createTask, sleep } from "@aio/asyncio";
  * import { assertEquals } from "@std/assert";
  *
- * const slow = createTask(() => sleep(20, { value: "slow" }), { name: "slow" });
- * const fast = createTask(() => sleep(5, { value: "fast" }), { name: "fast" });
- * const names: string[] = [];
- * for await (const task of asCompleted([slow, fast])) names.push(task.name);
- * assertEquals(names, ["fast", "slow"]);
+ * const tasks = [
+ *   createTask(() => sleep(20, { value: "slow" }), { name: "slow" }),
+ *   createTask(() => sleep(5, { value: "fast" }), { name: "fast" }),
+ * ];
+ * const seen: string[] = [];
+ * for await (const { awaitable: task, index } of asCompleted(tasks)) {
+ *   seen.push(`${index}: ${task.name} = ${await task}`);
+ * }
+ * assertEquals(seen, ["1: fast = fast", "0: slow = slow"]);
  * ```
  */
 export function asCompleted<A>(
@@ -95,20 +118,21 @@ export function asCompleted<A>(
       const run = new Completion(all, limit, options?.signal);
       let yielded = 0;
       return {
-        async next(): Promise<IteratorResult<A>> {
+        async next(): Promise<IteratorResult<Completed<A>>> {
           if (yielded >= all.length) {
             run.close();
             return { done: true, value: undefined };
           }
           yielded++;
           try {
-            return { done: false, value: (await run.next()).awaitable };
+            const { awaitable, index } = await run.next();
+            return { done: false, value: { awaitable, index } };
           } catch (e) {
             run.close();
             throw e;
           }
         },
-        return(): Promise<IteratorResult<A>> {
+        return(): Promise<IteratorResult<Completed<A>>> {
           run.close();
           return Promise.resolve({ done: true, value: undefined });
         },
@@ -119,6 +143,7 @@ export function asCompleted<A>(
 
 interface Entry<A> {
   awaitable: A;
+  index: number;
   outcome: Outcome;
 }
 
@@ -138,11 +163,11 @@ class Completion<A> {
   constructor(all: A[], limit: number | null, signal: AbortSignal | undefined) {
     this.#signal = signal;
     this.#limit = limit;
-    for (const awaitable of all) {
+    for (const [index, awaitable] of all.entries()) {
       this.#unwatch.push(watch(awaitable, (outcome) => {
         // Every outcome is known: the deadline can no longer matter.
         if (++this.#settled === all.length) this.close();
-        const entry = { awaitable, outcome };
+        const entry = { awaitable, index, outcome };
         const waiter = this.#waiters.shift();
         if (waiter) waiter.resolve(entry);
         else this.#finished.push(entry);

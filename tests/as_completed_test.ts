@@ -35,8 +35,13 @@ Deno.test("async form: the original tasks as they finish", async () => {
   const fut = createFuture<number>();
   setTimeout(() => fut.setResult(3), 5);
   const order: unknown[] = [];
-  for await (const x of asCompleted([a, b, fut])) order.push(x);
+  const indexes: number[] = [];
+  for await (const x of asCompleted([a, b, fut])) {
+    order.push(x.awaitable);
+    indexes.push(x.index);
+  }
   assertEquals(order, [b, fut, a]);
+  assertEquals(indexes, [1, 2, 0]);
 });
 
 Deno.test("timeout: what is left rejects with TimeoutError; nothing is cancelled", async () => {
@@ -45,7 +50,7 @@ Deno.test("timeout: what is left rejects with TimeoutError; nothing is cancelled
   const slow = createTask(() => sleep(1_000, { value: "slow" }));
   const seen: unknown[] = [];
   const loop = (async () => {
-    for await (const t of asCompleted([fast, slow], { timeout: 100 })) seen.push(t);
+    for await (const t of asCompleted([fast, slow], { timeout: 100 })) seen.push(t.awaitable);
   })();
   const check = assertRejects(() => loop, TimeoutError, "after 100 ms");
   await time.tickAsync(10);
@@ -54,6 +59,15 @@ Deno.test("timeout: what is left rejects with TimeoutError; nothing is cancelled
   assertEquals(seen, [fast]);
   await time.tickAsync(900);
   assertEquals(await slow, "slow");
+});
+
+Deno.test("async form: a task keeps its own type, and a duplicate counts once", async () => {
+  const task = createTask(() => sleep(1, { value: 7 }), { name: "seven" });
+  const names: string[] = [];
+  for await (const { awaitable, index } of asCompleted([task, task])) {
+    names.push(`${index}:${awaitable.name}:${awaitable.result()}`);
+  }
+  assertEquals(names, ["0:seven:7"]);
 });
 
 Deno.test("classic form: destructuring keeps the handed-out promises alive", async () => {
@@ -76,7 +90,7 @@ Deno.test("leaving the loop early releases the timer and the watches", async () 
   const a = createTask(() => sleep(1, { value: "a" }));
   const b = createTask(() => sleep(30, { value: "b" }));
   for await (const first of asCompleted([a, b], { timeout: 60_000 })) {
-    assertEquals(first, a);
+    assertEquals(first.awaitable, a);
     break;
   }
   for (const p of asCompleted([b], { timeout: 60_000 })) {

@@ -14,4 +14,6 @@ for (const next of asCompleted(jobs)) console.log("  got", await next);
 
 console.log("3.13 form (the tasks themselves, as they finish):");
 const more = [25, 5].map((ms) => createTask(() => sleep(ms), { name: `job-${ms}` }));
-for await (const task of asCompleted(more)) console.log("  finished", task.name);
+for await (const { awaitable: task, index } of asCompleted(more)) {
+  console.log("  finished", task.name, "(input", index + ")");
+}
