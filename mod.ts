@@ -33,3 +33,5 @@ export * from "./src/task_group.ts";
 export * from "./src/wait.ts";
 export * from "./src/as_completed.ts";
 export * from "./src/gather.ts";
+export * from "./src/locks.ts";
+export * from "./src/queues.ts";
