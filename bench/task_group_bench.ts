@@ -1,10 +1,12 @@
 /**
  * A TaskGroup with 100,000 children vs raw async functions + `Promise.all`,
- * in the same run.
+ * and a Semaphore-limited fan-out (10,000 jobs, at most 100 at a time) vs
+ * `pooledMap` from `@std/async`, each pair in the same run.
  *
  *     deno task bench bench/task_group_bench.ts
  */
-import { TaskGroup } from "../mod.ts";
+import { pooledMap } from "@std/async/pool";
+import { Semaphore, TaskGroup } from "../mod.ts";
 
 const N = 100_000;
 
@@ -26,4 +28,90 @@ Deno.bench("aio TaskGroup.run with 100k createTask", { group: "100k children" },
   await TaskGroup.run((tg) => {
     for (let i = 0; i < N; i++) tg.createTask(() => work(i));
   });
+});
+
+const JOBS = 10_000;
+const LIMIT = 100;
+const inputs = Array.from({ length: JOBS }, (_, i) => i);
+
+/** A job: one tiny async step. */
+async function step(i: number): Promise<number> {
+  await null;
+  return i * 2;
+}
+
+Deno.bench("std pooledMap(100, 10k jobs)", {
+  group: "10k jobs, limit 100",
+  baseline: true,
+}, async () => {
+  let sum = 0;
+  for await (const r of pooledMap(LIMIT, inputs, (i: number) => step(i))) sum += r;
+  if (sum !== JOBS * (JOBS - 1)) throw new Error(`wrong sum ${sum}`);
+});
+
+Deno.bench("aio Semaphore(100) + async functions + Promise.all", {
+  group: "10k jobs, limit 100",
+}, async () => {
+  const sem = new Semaphore(LIMIT);
+  let sum = 0;
+  await Promise.all(inputs.map(async (i) => {
+    using _permit = await sem.acquire();
+    const r = await step(i);
+    sum += r;
+  }));
+  if (sum !== JOBS * (JOBS - 1)) throw new Error(`wrong sum ${sum}`);
+});
+
+// Bounded spawning: the group's body takes a permit before creating each
+// task, and the task's end gives it back, so at most 100 tasks are alive.
+Deno.bench("aio Semaphore(100) + TaskGroup, body acquires per createTask", {
+  group: "10k jobs, limit 100",
+}, async () => {
+  const sem = new Semaphore(LIMIT);
+  let sum = 0;
+  await TaskGroup.run(async (tg) => {
+    for (const i of inputs) {
+      const permit = await sem.acquire();
+      tg.createTask(async () => {
+        const r = await step(i);
+        sum += r;
+      }).addDoneCallback(() => permit.release());
+    }
+  });
+  if (sum !== JOBS * (JOBS - 1)) throw new Error(`wrong sum ${sum}`);
+});
+
+// 10,000 tasks at once, 9,900 of them parked in acquire(): each parked task
+// is cancellable, which costs an AbortSignal subscription per task.
+Deno.bench("aio Semaphore(100) + TaskGroup, 10k tasks each acquiring", {
+  group: "10k jobs, limit 100",
+}, async () => {
+  const sem = new Semaphore(LIMIT);
+  let sum = 0;
+  await TaskGroup.run((tg) => {
+    for (const i of inputs) {
+      tg.createTask(async () => {
+        using _permit = await sem.acquire();
+        const r = await step(i);
+        sum += r;
+      });
+    }
+  });
+  if (sum !== JOBS * (JOBS - 1)) throw new Error(`wrong sum ${sum}`);
+});
+
+// For reference: the same 10,000 tasks with no limit at all.
+Deno.bench("(reference) TaskGroup, 10k tasks, no semaphore", {
+  group: "10k jobs, limit 100",
+}, async () => {
+  let sum = 0;
+  await TaskGroup.run((tg) => {
+    for (const i of inputs) {
+      tg.createTask(async () => {
+        const r = await step(i);
+        sum += r;
+      });
+    }
+  });
+  if (sum !== JOBS * (JOBS - 1)) throw new Error(`wrong sum ${sum}`);
 });

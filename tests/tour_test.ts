@@ -52,6 +52,26 @@ const LESSONS: Record<
   "12_async_disposable.ts": {
     expect: ["connected", "result of select 1", "connection closed", "after the block"],
   },
+  "14_locks.ts": {
+    expect: [
+      "without a lock: counter = 1 after 3 increments",
+      "with a lock: counter = 3 after 3 increments",
+      "waiter: waiting for the event",
+      "setter: setting the event",
+      "waiter: the event is set",
+      "consumer took 1, 2, 3",
+      "6 downloads ran, at most 2 at once",
+      "barrier: a, c, b got ready; then all 3 went on together",
+    ],
+  },
+  "15_queues.ts": {
+    expect: [
+      "join() returned: all 6 jobs done",
+      "consumer: got tasks, locks, queues; the loop ended at shutdown",
+      "priority order: fix the outage > answer mail > tidy up",
+      "lifo order: 3 2 1",
+    ],
+  },
 };
 
 const run = (file: string, args: string[], perms: string[]) =>
