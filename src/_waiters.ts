@@ -64,15 +64,3 @@ export function park<T>(line: WaiterQueue<T>, signal: AbortSignal | undefined): 
 export function parkShielded(line: WaiterQueue<void>): Promise<void> {
   return new Promise<void>((resolve, reject) => void line.push(resolve, reject));
 }
-
-/** A value as error messages show it. */
-export function describe(value: unknown): string {
-  if (typeof value === "string") return JSON.stringify(value);
-  if (typeof value === "bigint") return `${value}n`;
-  if (typeof value === "object" && value !== null) {
-    return Array.isArray(value)
-      ? "an array"
-      : `an instance of ${value.constructor?.name ?? "Object"}`;
-  }
-  return String(value);
-}

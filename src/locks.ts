@@ -30,7 +30,8 @@
 
 import { throwIfCancelled } from "./cancellation.ts";
 import { BrokenBarrierError, InvalidStateError } from "./errors.ts";
-import { describe, park, parkShielded, WaiterQueue } from "./_waiters.ts";
+import { park, parkShielded, WaiterQueue } from "./_waiters.ts";
+import { describe } from "./_describe.ts";
 
 /** Options for every wait of the synchronisation primitives and queues. */
 export interface SignalOptions {

@@ -16,7 +16,8 @@
 import { throwIfCancelled } from "./cancellation.ts";
 import { InvalidStateError, QueueEmpty, QueueFull, QueueShutDown } from "./errors.ts";
 import type { SignalOptions } from "./locks.ts";
-import { describe, park, WaiterQueue } from "./_waiters.ts";
+import { park, WaiterQueue } from "./_waiters.ts";
+import { describe } from "./_describe.ts";
 
 /** Options for {@linkcode Queue} and {@linkcode LifoQueue}. */
 export interface QueueOptions {
