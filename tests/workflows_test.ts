@@ -44,7 +44,7 @@ Deno.test("workflows use only known actions and existing deno tasks", async () =
   assert(/id-token:\s*write/.test(publish), "publish.yml needs id-token: write for OIDC");
 });
 
-Deno.test("every ignore: in tests states its reason through ignoreOn", async () => {
+Deno.test("every ignore: in tests states its reason through ignoreOn or ignoreUnless", async () => {
   for await (const entry of Deno.readDir("tests")) {
     if (!entry.isFile || !entry.name.endsWith("_test.ts") || entry.name === "workflows_test.ts") {
       continue;
@@ -52,8 +52,10 @@ Deno.test("every ignore: in tests states its reason through ignoreOn", async () 
     const text = await Deno.readTextFile(`tests/${entry.name}`);
     for (const match of text.matchAll(/\bignore:\s*([^\n]*)/g)) {
       assert(
-        /^ignoreOn\(\s*"[a-z]+",\s*"[^"]{10,}"/.test(match[1]),
-        `tests/${entry.name}: 'ignore: ${match[1]}' must be ignoreOn(os, "reason")`,
+        /^ignoreOn\(\s*"[a-z]+",\s*"[^"]{10,}"/.test(match[1]) ||
+          /^ignoreUnless\(.+,\s*"[^"]{10,}"\)/.test(match[1]),
+        `tests/${entry.name}: 'ignore: ${match[1]}' must be ignoreOn(os, "reason") or ` +
+          `ignoreUnless(condition, "reason")`,
       );
     }
   }
