@@ -35,3 +35,40 @@ export * from "./src/as_completed.ts";
 export * from "./src/gather.ts";
 export * from "./src/locks.ts";
 export * from "./src/queues.ts";
+export {
+  type Reader,
+  type ReadOptions,
+  type Separator,
+  StreamReader,
+  type StreamReaderOptions,
+  type StreamReaderSource,
+} from "./src/stream_reader.ts";
+export {
+  type ExtraInfoName,
+  type StartTlsOptions,
+  StreamWriter,
+  type StreamWriterOptions,
+  type StreamWriterTarget,
+  type WriteBufferLimits,
+  type Writer,
+  type WriterWaitOptions,
+} from "./src/stream_writer.ts";
+export {
+  type Connection,
+  ConnectionError,
+  openConnection,
+  type OpenConnectionOptions,
+  openUnixConnection,
+  type OpenUnixConnectionOptions,
+  type TlsOptions,
+} from "./src/connection.ts";
+export {
+  type BaseServerOptions,
+  type ClientHandler,
+  type Server,
+  type ServerErrorContext,
+  startServer,
+  type StartServerOptions,
+  startUnixServer,
+  type StartUnixServerOptions,
+} from "./src/server.ts";

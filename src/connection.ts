@@ -1,0 +1,753 @@
+/**
+ * `openConnection` and `openUnixConnection`: open a TCP (optionally TLS) or
+ * Unix-socket connection and get its `StreamReader` and `StreamWriter`, like
+ * asyncio's `open_connection` and `open_unix_connection`.
+ *
+ * @module
+ */
+
+import { connect as netConnect, type Socket } from "node:net";
+import { connect as tlsConnect, rootCertificates } from "node:tls";
+import { abortReason, linkedSignal, subscribe, throwIfCancelled } from "./cancellation.ts";
+import { TimeoutError } from "./errors.ts";
+import { StreamReader } from "./stream_reader.ts";
+import { describe } from "./_describe.ts";
+import {
+  checkStrings,
+  setWriterHostname,
+  startTlsHook,
+  type StartTlsOptions,
+  StreamWriter,
+} from "./stream_writer.ts";
+import { setDelay } from "./_timers.ts";
+
+/**
+ * Raised when a connection cannot be opened: the connection was refused, the
+ * host name does not resolve, the TLS handshake failed... The message names
+ * the address; `cause` is the original error (e.g. a
+ * `Deno.errors.ConnectionRefused`). A connect that times out rejects with a
+ * `TimeoutError` instead, and a cancelled one with the cancellation reason.
+ *
+ * @example
+ * ```ts
+ * import { ConnectionError, openConnection } from "@aio/asyncio";
+ * import { assertEquals, assertInstanceOf, assertRejects } from "@std/assert";
+ *
+ * // Nothing listens on a port taken from a closed listener.
+ * const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+ * const port = listener.addr.port;
+ * listener.close();
+ *
+ * const error = await assertRejects(() => openConnection("127.0.0.1", port), ConnectionError);
+ * assertEquals(error.message, `Cannot connect to 127.0.0.1:${port}: connection refused`);
+ * assertEquals(error.port, port);
+ * assertInstanceOf(error.cause, Deno.errors.ConnectionRefused);
+ * ```
+ */
+export class ConnectionError extends Error {
+  /** The host connected to, for TCP. */
+  readonly host: string | undefined;
+  /** The port connected to, for TCP. */
+  readonly port: number | undefined;
+  /** The socket path connected to, for Unix sockets. */
+  readonly path: string | undefined;
+
+  /**
+   * Creates a connection error.
+   *
+   * @param message What failed, naming the address.
+   * @param options The address (`host` and `port`, or `path`) and the original error as `cause`.
+   */
+  constructor(
+    message: string,
+    options?: { host?: string; port?: number; path?: string; cause?: unknown },
+  ) {
+    super(message, options?.cause === undefined ? undefined : { cause: options.cause });
+    this.name = "ConnectionError";
+    this.host = options?.host;
+    this.port = options?.port;
+    this.path = options?.path;
+  }
+}
+
+/** TLS settings of {@linkcode openConnection}. */
+export interface TlsOptions {
+  /**
+   * Extra root certificates (PEM) to trust besides the default ones, e.g. a
+   * private CA or a test certificate.
+   */
+  caCerts?: string[];
+  /**
+   * The server name to verify the certificate against and send as SNI.
+   * Default: the `host` connected to.
+   */
+  hostname?: string;
+  /** Application-Layer Protocol Negotiation protocols to offer, e.g. `["h2", "http/1.1"]`. */
+  alpnProtocols?: string[];
+}
+
+/** Options for {@linkcode openConnection}. */
+export interface OpenConnectionOptions {
+  /** `true` or TLS settings to connect over TLS; default plain TCP. */
+  tls?: boolean | TlsOptions;
+  /** Aborting it cancels the connect (and the TLS handshake). */
+  signal?: AbortSignal;
+  /**
+   * Milliseconds the connect and the TLS handshake may take together before
+   * rejecting with a `TimeoutError`; default no limit.
+   */
+  timeout?: number;
+  /** The reader's `limit` for `readLine`/`readUntil`; default 64 KiB. */
+  limit?: number;
+  /**
+   * The delay in milliseconds between connection attempts to the addresses
+   * a host name resolves to (RFC 8305 "Happy Eyeballs", asyncio's
+   * `happy_eyeballs_delay`). Deno races IPv6 and IPv4 by default with a
+   * 250 ms delay; this sets that delay.
+   */
+  happyEyeballsDelay?: number;
+  /** The local IP address to connect from (bind before connecting). */
+  localAddress?: string;
+  /**
+   * Whether to set `TCP_NODELAY` (disable Nagle's algorithm). Default
+   * `true`: the writer already coalesces small writes, and small messages
+   * then go out without delay.
+   */
+  noDelay?: boolean;
+}
+
+/** Options for {@linkcode openUnixConnection}. */
+export interface OpenUnixConnectionOptions {
+  /** Aborting it cancels the connect. */
+  signal?: AbortSignal;
+  /** Milliseconds the connect may take before rejecting with a `TimeoutError`. */
+  timeout?: number;
+  /** The reader's `limit` for `readLine`/`readUntil`; default 64 KiB. */
+  limit?: number;
+}
+
+/**
+ * An open connection: its reader and writer. Destructure it either way,
+ * `const [reader, writer] = conn` or `const { reader, writer } = conn`, and
+ * close it with `await using` (which closes the writer, flushing what is
+ * buffered, and waits until the connection is closed).
+ *
+ * @example
+ * ```ts
+ * import { type Connection, openConnection, startServer } from "@aio/asyncio";
+ * import { assertStrictEquals } from "@std/assert";
+ *
+ * await using server = await startServer(() => {}, { host: "127.0.0.1", port: 0 });
+ * await using conn: Connection = await openConnection("127.0.0.1", server.addr.port);
+ * const [reader, writer] = conn;
+ * assertStrictEquals(reader, conn.reader);
+ * assertStrictEquals(writer, conn.writer);
+ * ```
+ */
+export type Connection = readonly [reader: StreamReader, writer: StreamWriter] & {
+  /** Reads from the connection. */
+  readonly reader: StreamReader;
+  /** Writes to the connection. */
+  readonly writer: StreamWriter;
+  /** Closes the writer (and so the connection) and waits until it is closed. */
+  [Symbol.asyncDispose](): Promise<void>;
+};
+
+// ----------------------------------------------------------------- helpers
+
+/** `host:port`, with IPv6 addresses in brackets. Internal. */
+export function formatAddress(host: string, port: number): string {
+  return host.includes(":") && !host.startsWith("[") ? `[${host}]:${port}` : `${host}:${port}`;
+}
+
+/** A Deno address as text: `host:port` or the socket path. Internal. */
+export function formatAddr(addr: Deno.Addr | undefined): string {
+  if (addr === undefined) return "unknown peer";
+  if (addr.transport === "tcp" || addr.transport === "udp") {
+    return formatAddress(addr.hostname, addr.port);
+  }
+  if (addr.transport === "unix" || addr.transport === "unixpacket") {
+    return addr.path || "unnamed Unix socket";
+  }
+  return String(addr.transport);
+}
+
+/** Validates an options object. Internal. */
+export function checkOptions(options: unknown, what: string): void {
+  if (options !== undefined && (typeof options !== "object" || options === null)) {
+    throw new TypeError(
+      `Cannot ${what}: 'options' must be an object: current value is ${describe(options)}`,
+    );
+  }
+}
+
+/** Validates a reader `limit`. Internal. */
+export function checkLimit(limit: unknown, what: string): number | undefined {
+  if (limit !== undefined && (!Number.isSafeInteger(limit) || (limit as number) <= 0)) {
+    throw new RangeError(
+      `Cannot ${what}: 'limit' must be a positive integer: current value is ${describe(limit)}`,
+    );
+  }
+  return limit as number | undefined;
+}
+
+/** Validates a port: an integer from `min` to 65535. Internal. */
+export function checkPort(port: unknown, what: string, min: number): number {
+  if (!Number.isInteger(port) || (port as number) < min || (port as number) > 65535) {
+    throw new RangeError(
+      `Cannot ${what}: 'port' must be an integer from ${min} to 65535: current value is ${
+        describe(port)
+      }`,
+    );
+  }
+  return port as number;
+}
+
+/** Validates a non-empty string option. Internal. */
+export function checkString(value: unknown, name: string, what: string): string {
+  if (typeof value !== "string" || value === "") {
+    throw new TypeError(
+      `Cannot ${what}: '${name}' must be a non-empty string: current value is ${describe(value)}`,
+    );
+  }
+  return value;
+}
+
+function checkMs(value: unknown, name: string, what: string): number | undefined {
+  if (value === undefined) return undefined;
+  if (typeof value !== "number" || Number.isNaN(value) || value < 0) {
+    throw new RangeError(
+      `Cannot ${what}: '${name}' must be a non-negative number of milliseconds: current value is ${
+        describe(value)
+      }`,
+    );
+  }
+  return value;
+}
+
+/** What to say about a failed connect, from the error it failed with. */
+function reasonOf(e: unknown): string {
+  const message = e instanceof Error ? e.message : String(e);
+  const code = (e as { code?: unknown } | null)?.code;
+  if (e instanceof Deno.errors.ConnectionRefused || code === "ECONNREFUSED") {
+    return "connection refused";
+  }
+  if (
+    code === "ENOTFOUND" || code === "EAI_AGAIN" ||
+    /failed to lookup address|name or service not known|nodename nor servname/i.test(message)
+  ) {
+    return `cannot resolve the host name (${message})`;
+  }
+  if (e instanceof Deno.errors.TimedOut || code === "ETIMEDOUT") return "connection timed out";
+  if (e instanceof Deno.errors.ConnectionReset || code === "ECONNRESET") {
+    return "connection reset by peer";
+  }
+  if (
+    e instanceof Deno.errors.InvalidData || /certificate|handshake|tls|SSL routines/i.test(message)
+  ) {
+    return `TLS handshake failed (${message})`;
+  }
+  return message;
+}
+
+/** Wraps a connect failure in a {@linkcode ConnectionError} naming the address. */
+function connectionError(
+  address: string,
+  where: { host?: string; port?: number; path?: string },
+  e: unknown,
+): unknown {
+  // A missing permission is a setup problem, not a connection one.
+  if (e instanceof Deno.errors.NotCapable) return e;
+  return new ConnectionError(`Cannot connect to ${address}: ${reasonOf(e)}`, {
+    ...where,
+    cause: e,
+  });
+}
+
+/** Anything `establish` may have to close when the connect is cancelled. */
+interface Closable {
+  close(): void;
+}
+
+/**
+ * Runs `open` under one signal that aborts on the explicit signal, the
+ * ambient task and the timeout; maps failures to typed errors. `open` hands
+ * each resource it makes to `track`, which closes it on cancellation.
+ */
+async function establish<C extends Closable>(
+  address: string,
+  where: { host?: string; port?: number; path?: string },
+  options: { signal?: AbortSignal; timeout?: number },
+  open: (signal: AbortSignal, track: (c: Closable) => void) => Promise<C>,
+): Promise<C> {
+  throwIfCancelled(options.signal);
+  const outer = linkedSignal(options.signal);
+  const controller = new AbortController();
+  const inner = controller.signal;
+  let current: Closable | undefined;
+  const closeCurrent = () => {
+    try {
+      current?.close();
+    } catch {
+      // Already closed, or consumed by a TLS upgrade.
+    }
+  };
+  const stop = (reason: unknown) => {
+    if (inner.aborted) return;
+    controller.abort(reason);
+    closeCurrent();
+  };
+  const unsubscribe = outer ? subscribe(outer, () => stop(abortReason(outer))) : undefined;
+  const ms = options.timeout;
+  const timer = ms === undefined ? undefined : setDelay(
+    () => stop(new TimeoutError(`Cannot connect to ${address}: timed out after ${ms} ms`)),
+    ms,
+  );
+  try {
+    const conn = await open(inner, (c) => {
+      current = c;
+      if (inner.aborted) closeCurrent();
+    });
+    if (inner.aborted) {
+      current = conn;
+      closeCurrent();
+      throw inner.reason;
+    }
+    return conn;
+  } catch (e) {
+    if (inner.aborted) throw inner.reason;
+    throw connectionError(address, where, e);
+  } finally {
+    unsubscribe?.();
+    timer?.clear();
+  }
+}
+
+/** Makes the reader/writer pair of a conn into a {@linkcode Connection}. */
+function makeConnection(reader: StreamReader, writer: StreamWriter): Connection {
+  const pair = [reader, writer];
+  Object.defineProperties(pair, {
+    reader: { value: reader },
+    writer: { value: writer },
+    [Symbol.asyncDispose]: { value: () => writer[Symbol.asyncDispose]() },
+  });
+  return Object.freeze(pair) as unknown as Connection;
+}
+
+// ------------------------------------------------- Node sockets (localAddress)
+
+const NODE_READ_HIGH = 64 * 1024;
+
+/** Node's error codes as Deno's error classes, so both paths fail alike. */
+function denoError(e: unknown): unknown {
+  const code = (e as { code?: unknown } | null)?.code;
+  const message = e instanceof Error ? e.message : String(e);
+  const classes: Record<string, new (message: string, options?: ErrorOptions) => Error> = {
+    ECONNREFUSED: Deno.errors.ConnectionRefused,
+    ECONNRESET: Deno.errors.ConnectionReset,
+    ECONNABORTED: Deno.errors.ConnectionAborted,
+    EPIPE: Deno.errors.BrokenPipe,
+    ETIMEDOUT: Deno.errors.TimedOut,
+    EADDRINUSE: Deno.errors.AddrInUse,
+    EADDRNOTAVAIL: Deno.errors.AddrNotAvailable,
+    EINVAL: Deno.errors.AddrNotAvailable,
+    ENOTCONN: Deno.errors.NotConnected,
+  };
+  const Class = typeof code === "string" ? classes[code] : undefined;
+  return Class ? new Class(message, { cause: e }) : e;
+}
+
+/** What a Node socket waits for before it is usable. */
+type ReadyEvent = "connect" | "secureConnect";
+
+/**
+ * A Node socket shaped like a Deno conn (`read`, `write`, `closeWrite`,
+ * `close`, addresses), for connecting from a `localAddress`, which
+ * `Deno.connect` cannot bind.
+ */
+class NodeConn {
+  readonly #socket: Socket;
+  #chunks: Uint8Array[] = [];
+  #buffered = 0;
+  #ended = false;
+  #error: unknown = undefined;
+  #closed = false;
+  #waiter: (() => void) | null = null;
+  readonly #onData = (chunk: Uint8Array) => {
+    this.#chunks.push(chunk);
+    this.#buffered += chunk.length;
+    if (this.#buffered >= NODE_READ_HIGH) this.#socket.pause();
+    this.#wake();
+  };
+  readonly #onEnd = () => {
+    this.#ended = true;
+    this.#wake();
+  };
+  readonly #onError = (e: unknown) => {
+    this.#error ??= denoError(e);
+    this.#wake();
+  };
+
+  constructor(socket: Socket) {
+    this.#socket = socket;
+    socket.on("data", this.#onData);
+    socket.on("end", this.#onEnd);
+    socket.on("close", this.#onEnd);
+    socket.on("error", this.#onError);
+  }
+
+  /**
+   * Resolves once the socket emits `event`; rejects (closing the socket) if
+   * it fails, closes, or `signal` aborts first: no outcome is left waiting.
+   */
+  ready(event: ReadyEvent, signal: AbortSignal | undefined): Promise<this> {
+    const socket = this.#socket;
+    return new Promise((resolve, reject) => {
+      const settle = (error?: unknown) => {
+        signal?.removeEventListener("abort", onAbort);
+        socket.off(event, onReady);
+        socket.off("error", onFailure);
+        socket.off("close", onClose);
+        if (error === undefined) return resolve(this);
+        if (!this.#closed) this.close();
+        reject(error);
+      };
+      const onReady = () => settle();
+      const onFailure = (e: unknown) => settle(denoError(e));
+      const onClose = () =>
+        settle(
+          this.#error ??
+            new Deno.errors.ConnectionReset("The connection closed while it was opening"),
+        );
+      const onAbort = () => settle(abortReason(signal!));
+      if (signal?.aborted) return onAbort();
+      signal?.addEventListener("abort", onAbort, { once: true });
+      socket.once(event, onReady);
+      socket.once("error", onFailure);
+      socket.once("close", onClose);
+    });
+  }
+
+  #wake(): void {
+    const waiter = this.#waiter;
+    this.#waiter = null;
+    waiter?.();
+  }
+
+  get localAddr(): Deno.NetAddr {
+    const s = this.#socket;
+    return { transport: "tcp", hostname: s.localAddress ?? "", port: s.localPort ?? 0 };
+  }
+
+  get remoteAddr(): Deno.NetAddr {
+    const s = this.#socket;
+    return { transport: "tcp", hostname: s.remoteAddress ?? "", port: s.remotePort ?? 0 };
+  }
+
+  async read(p: Uint8Array): Promise<number | null> {
+    for (;;) {
+      if (this.#closed) throw new Deno.errors.BadResource("The connection is closed");
+      const chunk = this.#chunks[0];
+      if (chunk !== undefined) {
+        const n = Math.min(p.length, chunk.length);
+        p.set(chunk.subarray(0, n));
+        if (n === chunk.length) this.#chunks.shift();
+        else this.#chunks[0] = chunk.subarray(n);
+        this.#buffered -= n;
+        if (this.#buffered < NODE_READ_HIGH && this.#socket.isPaused()) this.#socket.resume();
+        return n;
+      }
+      if (this.#error !== undefined) throw this.#error;
+      if (this.#ended) return null;
+      await new Promise<void>((resolve) => this.#waiter = resolve);
+    }
+  }
+
+  write(p: Uint8Array): Promise<number> {
+    return new Promise((resolve, reject) => {
+      if (this.#closed) reject(new Deno.errors.BadResource("The connection is closed"));
+      else if (this.#error !== undefined) reject(this.#error);
+      else this.#socket.write(p, (e) => e ? reject(denoError(e)) : resolve(p.length));
+    });
+  }
+
+  closeWrite(): Promise<void> {
+    return new Promise((resolve, reject) => {
+      if (this.#closed) reject(new Deno.errors.BadResource("The connection is closed"));
+      else this.#socket.end(() => resolve());
+    });
+  }
+
+  close(): void {
+    if (this.#closed) throw new Deno.errors.BadResource("The connection is already closed");
+    this.#closed = true;
+    this.#socket.destroy();
+    this.#wake();
+  }
+
+  setNoDelay(noDelay = true): void {
+    this.#socket.setNoDelay(noDelay);
+  }
+
+  /**
+   * Upgrades to TLS over the same socket (what `Deno.startTls` does for Deno
+   * conns). The plain socket stops being read first, so that no byte of the
+   * handshake reaches it instead of the TLS layer.
+   */
+  [startTlsHook](options: StartTlsOptions, signal?: AbortSignal): Promise<NodeTlsConn> {
+    if (this.#chunks.length > 0) {
+      return Promise.reject(
+        new Deno.errors.InvalidData("Cannot start TLS: unread data arrived before the handshake"),
+      );
+    }
+    const socket = this.#socket;
+    socket.pause();
+    socket.off("data", this.#onData);
+    socket.off("end", this.#onEnd);
+    socket.off("close", this.#onEnd);
+    socket.off("error", this.#onError);
+    const hostname = options.hostname ?? this.remoteAddr.hostname;
+    const secure = new NodeTlsConn(tlsConnect({ socket, ...tlsSettings(hostname, options) }));
+    return secure.ready("secureConnect", signal);
+  }
+}
+
+/** A {@linkcode NodeConn} over TLS: has `handshake()`, like `Deno.TlsConn`. */
+class NodeTlsConn extends NodeConn {
+  readonly #alpn: () => string | false | null;
+
+  constructor(socket: Socket & { alpnProtocol?: string | false | null }) {
+    super(socket);
+    this.#alpn = () => socket.alpnProtocol ?? null;
+  }
+
+  handshake(): Promise<Deno.TlsHandshakeInfo> {
+    return Promise.resolve({ alpnProtocol: this.#alpn() || null });
+  }
+}
+
+/** Node's TLS options for a server name and {@linkcode StartTlsOptions}. */
+function tlsSettings(hostname: string, options: StartTlsOptions) {
+  return {
+    host: hostname,
+    // SNI takes host names only.
+    servername: /^[\d.]+$|:/.test(hostname) ? undefined : hostname,
+    ca: options.caCerts ? [...rootCertificates, ...options.caCerts] : undefined,
+    ALPNProtocols: options.alpnProtocols,
+  };
+}
+
+/**
+ * Connects from `localAddress` with Node's sockets; over TLS the handshake
+ * runs on the fresh socket (no plain socket is upgraded).
+ */
+function connectFrom(
+  host: string,
+  port: number,
+  options: {
+    localAddress: string;
+    noDelay: boolean;
+    happyEyeballsDelay: number | undefined;
+    tls: StartTlsOptions | undefined;
+  },
+  signal: AbortSignal,
+): Promise<NodeConn> {
+  const { happyEyeballsDelay: delay, tls } = options;
+  const settings = {
+    host,
+    port,
+    localAddress: options.localAddress,
+    allowHalfOpen: true,
+    noDelay: options.noDelay,
+    autoSelectFamily: true,
+    ...(delay === undefined
+      ? {}
+      : { autoSelectFamilyAttemptTimeout: Math.max(10, Math.ceil(delay)) }),
+  };
+  if (tls === undefined) return new NodeConn(netConnect(settings)).ready("connect", signal);
+  const socket = tlsConnect({ ...settings, ...tlsSettings(tls.hostname ?? host, tls) });
+  return new NodeTlsConn(socket).ready("secureConnect", signal);
+}
+
+// -------------------------------------------------------------------- API
+
+/**
+ * Opens a TCP connection, over TLS if asked, and returns its reader and
+ * writer: asyncio's `open_connection`. `TCP_NODELAY` is set by default (see
+ * `noDelay`). Deno races the IPv6 and IPv4 addresses of a host name (RFC 8305
+ * Happy Eyeballs); `happyEyeballsDelay` tunes it.
+ *
+ * The connect is cancelled by `signal`, by cancelling the task it runs in,
+ * and by `timeout`; a cancelled connect leaves no socket open.
+ *
+ * @param host A host name or an IP address (IPv6 with or without brackets).
+ * @param port The port, 1 to 65535.
+ * @param options `tls`, `signal`, `timeout`, `limit`, `happyEyeballsDelay`,
+ * `localAddress`, `noDelay`.
+ * @returns The connection: `[reader, writer]`, also `{ reader, writer }`.
+ * @throws {ConnectionError} (as a rejection) If the connection is refused,
+ * the host does not resolve or the TLS handshake fails; the message names
+ * `host:port`, `cause` holds the original error.
+ * @throws {TimeoutError} (as a rejection) If `timeout` passes first.
+ * @throws {TypeError} (as a rejection) If `host` or an option has the wrong type.
+ * @throws {RangeError} (as a rejection) If `port`, `limit`, `timeout` or
+ * `happyEyeballsDelay` is out of range.
+ *
+ * @example An echo round trip
+ * ```ts
+ * import { openConnection, startServer } from "@aio/asyncio";
+ * import { assertEquals } from "@std/assert";
+ *
+ * await using server = await startServer(async (reader, writer) => {
+ *   writer.write(await reader.readLine());
+ * }, { host: "127.0.0.1", port: 0 });
+ *
+ * await using conn = await openConnection("127.0.0.1", server.addr.port, { timeout: 5_000 });
+ * const { reader, writer } = conn;
+ * writer.write("ping\n");
+ * assertEquals(new TextDecoder().decode(await reader.readLine()), "ping\n");
+ * ```
+ *
+ * @example Over TLS
+ * ```ts ignore
+ * import { openConnection } from "@aio/asyncio";
+ *
+ * await using conn = await openConnection("example.com", 443, { tls: true });
+ * const [reader, writer] = conn;
+ * writer.write("HEAD / HTTP/1.1\r\nHost: example.com\r\nConnection: close\r\n\r\n");
+ * console.log(new TextDecoder().decode(await reader.readLine()));
+ * ```
+ */
+export async function openConnection(
+  host: string,
+  port: number,
+  options: OpenConnectionOptions = {},
+): Promise<Connection> {
+  const what = "open connection";
+  checkString(host, "host", what);
+  checkPort(port, what, 1);
+  checkOptions(options, what);
+  const limit = checkLimit(options.limit, what);
+  const timeout = checkMs(options.timeout, "timeout", what);
+  const delay = checkMs(options.happyEyeballsDelay, "happyEyeballsDelay", what);
+  const noDelay = options.noDelay ?? true;
+  if (typeof noDelay !== "boolean") {
+    throw new TypeError(
+      `Cannot ${what}: 'noDelay' must be a boolean: current value is ${describe(noDelay)}`,
+    );
+  }
+  const localAddress = options.localAddress === undefined
+    ? undefined
+    : checkString(options.localAddress, "localAddress", what);
+  const tlsOption = options.tls ?? false;
+  if (typeof tlsOption !== "boolean" && (typeof tlsOption !== "object" || tlsOption === null)) {
+    throw new TypeError(
+      `Cannot ${what}: 'tls' must be a boolean or an object: current value is ${
+        describe(tlsOption)
+      }`,
+    );
+  }
+  const tls = tlsOption === false ? undefined : tlsOption === true ? {} : tlsOption;
+  const bare = host.startsWith("[") && host.endsWith("]") ? host.slice(1, -1) : host;
+  const tlsSettings: StartTlsOptions | undefined = tls && {
+    hostname: tls.hostname === undefined ? bare : checkString(tls.hostname, "tls.hostname", what),
+    caCerts: checkStrings(tls.caCerts, "tls.caCerts", what),
+    alpnProtocols: checkStrings(tls.alpnProtocols, "tls.alpnProtocols", what),
+  };
+
+  const address = formatAddress(bare, port);
+  const conn = await establish(address, { host, port }, {
+    signal: options.signal,
+    timeout,
+  }, async (signal, track) => {
+    if (localAddress !== undefined) {
+      return await connectFrom(bare, port, {
+        localAddress,
+        noDelay,
+        happyEyeballsDelay: delay,
+        tls: tlsSettings,
+      }, signal);
+    }
+    const tcp = await Deno.connect({
+      hostname: bare,
+      port,
+      signal,
+      ...(delay === undefined ? {} : { autoSelectFamilyAttemptDelay: Math.ceil(delay) }),
+    });
+    track(tcp);
+    tcp.setNoDelay(noDelay);
+    if (tlsSettings === undefined) return tcp;
+    const secure = await Deno.startTls(tcp, tlsSettings);
+    track(secure);
+    await secure.handshake();
+    return secure;
+  });
+  const reader = new StreamReader(conn, { limit });
+  const writer = new StreamWriter(conn, { reader });
+  setWriterHostname(writer, tlsSettings?.hostname ?? bare);
+  return makeConnection(reader, writer);
+}
+
+/**
+ * Opens a connection to a Unix domain socket and returns its reader and
+ * writer: asyncio's `open_unix_connection`. Needs `--allow-read` and
+ * `--allow-write` (or `--allow-net=unix:<path>`) for the path.
+ *
+ * @param path The socket's file system path.
+ * @param options `signal`, `timeout`, `limit`.
+ * @returns The connection: `[reader, writer]`, also `{ reader, writer }`.
+ * @throws {ConnectionError} (as a rejection) If nothing listens at `path`;
+ * the message names the path.
+ * @throws {TimeoutError} (as a rejection) If `timeout` passes first.
+ * @throws {TypeError} (as a rejection) If `path` is not a non-empty string.
+ *
+ * @example
+ * ```ts
+ * import { openUnixConnection, startUnixServer } from "@aio/asyncio";
+ * import { assertEquals } from "@std/assert";
+ *
+ * const dir = await Deno.makeTempDir();
+ * const path = `${dir}/echo.sock`;
+ * {
+ *   await using server = await startUnixServer(async (reader, writer) => {
+ *     writer.write(await reader.readLine());
+ *   }, { path });
+ *   await using conn = await openUnixConnection(path);
+ *   const [reader, writer] = conn;
+ *   writer.write("over a Unix socket\n");
+ *   assertEquals(new TextDecoder().decode(await reader.readLine()), "over a Unix socket\n");
+ * }
+ * await Deno.remove(dir, { recursive: true });
+ * ```
+ */
+export async function openUnixConnection(
+  path: string,
+  options: OpenUnixConnectionOptions = {},
+): Promise<Connection> {
+  const what = "open Unix connection";
+  checkString(path, "path", what);
+  checkOptions(options, what);
+  const limit = checkLimit(options.limit, what);
+  const timeout = checkMs(options.timeout, "timeout", what);
+  const conn = await establish(path, { path }, { signal: options.signal, timeout }, (signal) =>
+    // Deno.connect takes no signal for Unix sockets: settle on abort, and
+    // close the conn if it arrives later.
+    new Promise<Deno.UnixConn>((resolve, reject) => {
+      const pending = Deno.connect({ transport: "unix", path });
+      const onAbort = () => {
+        reject(abortReason(signal));
+        pending.then((c) => c.close(), () => {});
+      };
+      signal.addEventListener("abort", onAbort, { once: true });
+      pending.then((c) => {
+        signal.removeEventListener("abort", onAbort);
+        resolve(c);
+      }, (e) => {
+        signal.removeEventListener("abort", onAbort);
+        reject(e);
+      });
+    }));
+  const reader = new StreamReader(conn, { limit });
+  const writer = new StreamWriter(conn, { reader });
+  return makeConnection(reader, writer);
+}

@@ -1,0 +1,1272 @@
+/**
+ * `StreamReader`: a buffered byte reader over a socket, a `ReadableStream`
+ * or data fed by hand, like asyncio's `StreamReader`.
+ *
+ * @module
+ */
+
+import { abortReason, cancellable } from "./cancellation.ts";
+import { IncompleteReadError, InvalidStateError, LimitOverrunError } from "./errors.ts";
+import { describe } from "./_describe.ts";
+
+/**
+ * Anything with a Deno-style `read(p)`: fills `p` from its start and resolves
+ * to the number of bytes written, or `null` at the end of the stream.
+ * `Deno.Conn`, `Deno.TlsConn`, `Deno.UnixConn` and `Deno.FsFile` qualify.
+ */
+export interface Reader {
+  /**
+   * Reads up to `p.length` bytes into `p`.
+   *
+   * @param p The buffer to fill.
+   * @returns The number of bytes read, or `null` at the end of the stream.
+   */
+  read(p: Uint8Array): Promise<number | null>;
+}
+
+/** What a {@linkcode StreamReader} reads from. */
+export type StreamReaderSource = ReadableStream<Uint8Array> | Reader;
+
+/** Options for the {@linkcode StreamReader} constructor. */
+export interface StreamReaderOptions {
+  /**
+   * The most bytes `readLine` and `readUntil` look through for a separator
+   * before failing with a {@linkcode LimitOverrunError}. Default 64 KiB.
+   */
+  limit?: number;
+}
+
+/** Options every {@linkcode StreamReader} read accepts. */
+export interface ReadOptions {
+  /**
+   * Aborting it rejects a waiting read with the signal's reason; the bytes
+   * stay in the reader's buffer.
+   */
+  signal?: AbortSignal;
+}
+
+/**
+ * What `readUntil` stops at: bytes, a string (encoded as UTF-8), or several
+ * of them, in which case the shortest read ending with any of them wins.
+ */
+export type Separator = Uint8Array | string | readonly (Uint8Array | string)[];
+
+const DEFAULT_LIMIT = 64 * 1024;
+/** The first read from a source asks for this much; it doubles while reads fill it. */
+const FIRST_READ = 8 * 1024;
+const MAX_READ = 256 * 1024;
+/** An empty buffer above this capacity is given back for a fresh, small one. */
+const SHRINK_ABOVE = 1024 * 1024;
+/**
+ * Small chunks are copied out in blocks of this size and handed out as
+ * views: allocating one `ArrayBuffer` per line costs more than finding it.
+ */
+const BLOCK = 8 * 1024;
+/** Chunks at least this long get an `ArrayBuffer` of their own. */
+const OWN_COPY = BLOCK / 2;
+const NL = 10;
+const CR_CODE = 13;
+const NL_BYTES = new Uint8Array([NL]);
+
+const encoder = new TextEncoder();
+/** Decodes bytes as they are: a byte-order mark inside the stream is kept. */
+const rawDecoder = new TextDecoder("utf-8", { ignoreBOM: true });
+/** Decodes the start of a stream: drops a leading byte-order mark. */
+const startDecoder = new TextDecoder("utf-8");
+
+const done: IteratorReturnResult<undefined> = Object.freeze({ done: true, value: undefined });
+
+/**
+ * The index of the first `byte` in `buf[from, end)`, or -1. Tests four bytes
+ * at a time through `words` (a view of the same memory) for a zero byte in
+ * `word ^ pattern`; about three times faster than `Uint8Array#indexOf`.
+ */
+function findByte(
+  buf: Uint8Array,
+  words: Uint32Array,
+  byte: number,
+  from: number,
+  end: number,
+): number {
+  let i = from;
+  while ((i & 3) !== 0) {
+    if (i >= end) return -1;
+    if (buf[i] === byte) return i;
+    i++;
+  }
+  const pattern = Math.imul(byte, 0x01010101);
+  const last = end >> 2;
+  let j = i >> 2;
+  for (; j < last; j++) {
+    const x = words[j] ^ pattern;
+    if (((x - 0x01010101) & ~x & 0x80808080) !== 0) break;
+  }
+  for (i = j << 2; i < end; i++) if (buf[i] === byte) return i;
+  return -1;
+}
+
+/** The smallest power of two (at least 64) that is >= n. */
+function capacityFor(n: number): number {
+  let c = 64;
+  while (c < n) c *= 2;
+  return c;
+}
+
+/**
+ * Whether `e` is what Deno throws at an operation on a resource this side
+ * closed (rather than a failure of the connection). Internal to the stream
+ * modules.
+ *
+ * @internal
+ * @param e An error.
+ * @returns `true` for `BadResource` and `Interrupted`.
+ */
+export function isLocalClose(e: unknown): boolean {
+  return typeof Deno !== "undefined" &&
+    (e instanceof Deno.errors.Interrupted || e instanceof Deno.errors.BadResource);
+}
+
+function toSeparators(separator: Separator): Uint8Array[] {
+  const fail = () =>
+    new TypeError(
+      "Cannot read until separator: 'separator' must be a Uint8Array, a string or an array of " +
+        `them: current value is ${describe(separator)}`,
+    );
+  const one = (s: unknown): Uint8Array => {
+    const bytes = typeof s === "string" ? encoder.encode(s) : s;
+    if (!(bytes instanceof Uint8Array)) throw fail();
+    if (bytes.length === 0) {
+      throw new RangeError(
+        `Cannot read until separator: a separator must not be empty: current value is ${
+          describe(s)
+        }`,
+      );
+    }
+    return bytes;
+  };
+  if (Array.isArray(separator)) {
+    if (separator.length === 0) {
+      throw new RangeError(
+        "Cannot read until separator: 'separator' must hold at least one separator: current " +
+          "value is []",
+      );
+    }
+    return separator.map(one);
+  }
+  return [one(separator)];
+}
+
+/** Internal access to the private source swap, for `startTls`. */
+let replace: (reader: StreamReader, source: StreamReaderSource) => void;
+
+/**
+ * A buffered reader of bytes, like asyncio's `StreamReader`: `readLine`,
+ * `readUntil`, `readExactly`, `read`, line iteration, with asyncio's `limit`
+ * and error rules.
+ *
+ * The reader reads from its source only when a read needs more data, into
+ * one reusable buffer. The source is a Deno conn (or anything with
+ * `read(p)`), any `ReadableStream<Uint8Array>` (read with a BYOB reader when
+ * it is a byte stream; its lock is released at its end), or nothing, in which
+ * case data is fed by hand with {@linkcode StreamReader.feedData} and
+ * {@linkcode StreamReader.feedEof}.
+ *
+ * Every read takes `{ signal }`, and a read that has to wait is also
+ * cancelled when the task it runs in is: it then rejects with the signal's
+ * reason (a `CancelledError` for a task) and consumes nothing. A read the
+ * buffer can serve does not wait, so, as in asyncio, it completes even in a
+ * cancelled task (an explicit signal that is already aborted still rejects
+ * it). Only one read may wait at a time; a second one rejects with an
+ * `InvalidStateError`, as asyncio raises `RuntimeError`.
+ *
+ * Returned chunks are copies that the reader never writes again. Chunks
+ * shorter than 4 KiB may be views into one shared, read-only-to-the-reader
+ * `ArrayBuffer` (like Node's `Buffer` pool): call `chunk.slice()` before
+ * transferring `chunk.buffer`.
+ *
+ * @example Reading lines from a socket
+ * ```ts
+ * import { StreamReader } from "@aio/asyncio";
+ * import { assertEquals } from "@std/assert";
+ *
+ * using listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+ * const client = await Deno.connect({ hostname: "127.0.0.1", port: listener.addr.port });
+ * using server = await listener.accept();
+ * await client.write(new TextEncoder().encode("HELLO\r\nWORLD\r\n"));
+ * client.close();
+ *
+ * const reader = new StreamReader(server);
+ * const lines: string[] = [];
+ * for await (const line of reader.lines()) lines.push(line);
+ * assertEquals(lines, ["HELLO", "WORLD"]);
+ * ```
+ *
+ * @example Feeding data by hand
+ * ```ts
+ * import { StreamReader } from "@aio/asyncio";
+ * import { assertEquals } from "@std/assert";
+ *
+ * const reader = new StreamReader();
+ * reader.feedData(new TextEncoder().encode("12345"));
+ * reader.feedEof();
+ * assertEquals(await reader.readExactly(2), new Uint8Array([0x31, 0x32]));
+ * assertEquals(await reader.text(), "345");
+ * ```
+ */
+export class StreamReader {
+  static {
+    replace = (reader, source) => reader.#replaceSource(source);
+  }
+
+  readonly #limit: number;
+  #buf: Uint8Array<ArrayBuffer> = new Uint8Array(0);
+  #words: Uint32Array = new Uint32Array(0);
+  /** Unread bytes are `#buf[#start, #end)`. */
+  #start = 0;
+  #end = 0;
+  /** Stream position of `#buf[#start]`: how many bytes were consumed. */
+  #consumed = 0;
+  /** The last copied-out block, and the stream position of its first byte. */
+  #out: ArrayBuffer = new ArrayBuffer(0);
+  #outPos = 0;
+  #eof = false;
+  #failed = false;
+  #exception: unknown = undefined;
+  /** Wakes the one read waiting for data. */
+  #waiter: (() => void) | null = null;
+  /** Whether a read from the source is in flight. */
+  #pulling = false;
+  #readSize = FIRST_READ;
+  /** Where `readUntil` resumes after waiting, relative to `#start`. */
+  #nextOffset = 0;
+  #conn: Reader | null = null;
+  #stream: ReadableStreamDefaultReader<Uint8Array> | ReadableStreamBYOBReader | null = null;
+  #scratch: ArrayBuffer | null = null;
+  #readable: ReadableStream<Uint8Array> | undefined;
+
+  /**
+   * Creates a reader.
+   *
+   * @param source A Deno conn or any object with `read(p)`, a
+   * `ReadableStream<Uint8Array>` (locked by the reader until its end), or
+   * nothing to feed data by hand.
+   * @param options `limit`: how far `readLine`/`readUntil` look for a
+   * separator, default 64 KiB.
+   * @throws {RangeError} If `limit` is not a positive integer.
+   * @throws {TypeError} If `source` is none of the above, or a locked stream.
+   *
+   * @example
+   * ```ts
+   * import { StreamReader } from "@aio/asyncio";
+   * import { assertEquals } from "@std/assert";
+   *
+   * const reader = new StreamReader(ReadableStream.from([new Uint8Array([1, 2, 3])]), {
+   *   limit: 1024,
+   * });
+   * assertEquals(await reader.bytes(), new Uint8Array([1, 2, 3]));
+   * ```
+   */
+  constructor(source?: StreamReaderSource, options?: StreamReaderOptions) {
+    const limit = options?.limit ?? DEFAULT_LIMIT;
+    if (!Number.isSafeInteger(limit) || limit <= 0) {
+      throw new RangeError(
+        `Cannot create StreamReader: 'limit' must be a positive integer: current value is ${
+          describe(limit)
+        }`,
+      );
+    }
+    this.#limit = limit;
+    if (source !== undefined && source !== null) this.#setSource(source, "create StreamReader");
+  }
+
+  #setSource(source: StreamReaderSource, what: string): void {
+    if (source instanceof ReadableStream) {
+      let reader: ReadableStreamDefaultReader<Uint8Array> | ReadableStreamBYOBReader;
+      try {
+        reader = source.getReader({ mode: "byob" });
+        this.#scratch = new ArrayBuffer(FIRST_READ);
+      } catch (e) {
+        if (source.locked) {
+          throw new TypeError(`Cannot ${what}: the ReadableStream is locked`, { cause: e });
+        }
+        reader = source.getReader();
+      }
+      this.#stream = reader;
+      this.#conn = null;
+    } else if (typeof (source as Reader | null)?.read === "function") {
+      this.#conn = source as Reader;
+      this.#stream = null;
+    } else {
+      throw new TypeError(
+        `Cannot ${what}: 'source' must be a ReadableStream, an object with a read(p) method, ` +
+          `or undefined: current value is ${describe(source)}`,
+      );
+    }
+  }
+
+  #replaceSource(source: StreamReaderSource): void {
+    if (this.#pulling) {
+      throw new InvalidStateError(
+        "Cannot replace the source of a StreamReader while a read from it is in flight",
+      );
+    }
+    const old = this.#stream;
+    this.#setSource(source, "replace the source of a StreamReader");
+    old?.releaseLock();
+  }
+
+  // ---------------------------------------------------------------- state
+
+  /**
+   * Whether the stream has ended and every byte was read: `feedEof` was
+   * called (or the source ended) and the buffer is empty.
+   *
+   * @returns `true` when no read can return data any more.
+   *
+   * @example
+   * ```ts
+   * import { StreamReader } from "@aio/asyncio";
+   * import { assert, assertFalse } from "@std/assert";
+   *
+   * const reader = new StreamReader();
+   * reader.feedData(new Uint8Array([1]));
+   * reader.feedEof();
+   * assertFalse(reader.atEof());
+   * await reader.read();
+   * assert(reader.atEof());
+   * ```
+   */
+  atEof(): boolean {
+    return this.#eof && this.#start === this.#end;
+  }
+
+  /**
+   * The error the stream failed with (a read error of the source, or one set
+   * with {@linkcode StreamReader.setException}), or `undefined`.
+   *
+   * @returns The stream's error, if any.
+   *
+   * @example
+   * ```ts
+   * import { StreamReader } from "@aio/asyncio";
+   * import { assertEquals } from "@std/assert";
+   *
+   * const reader = new StreamReader();
+   * assertEquals(reader.exception(), undefined);
+   * ```
+   */
+  exception(): unknown {
+    return this.#exception;
+  }
+
+  /**
+   * Fails the stream: the waiting read, if any, and every later read reject
+   * with `error`, even if data is buffered (as in asyncio).
+   *
+   * @param error The error reads reject with.
+   *
+   * @example
+   * ```ts
+   * import { StreamReader } from "@aio/asyncio";
+   * import { assertEquals, assertRejects } from "@std/assert";
+   *
+   * const reader = new StreamReader();
+   * const pending = reader.readLine();
+   * reader.setException(new Error("connection lost"));
+   * await assertRejects(() => pending, Error, "connection lost");
+   * assertEquals((reader.exception() as Error).message, "connection lost");
+   * ```
+   */
+  setException(error: unknown): void {
+    this.#failed = true;
+    this.#exception = error;
+    this.#wake();
+  }
+
+  /**
+   * Appends bytes to a reader without a source (the bytes are copied).
+   *
+   * @param data The bytes; empty data is ignored.
+   * @throws {TypeError} If `data` is not a `Uint8Array`.
+   * @throws {InvalidStateError} After `feedEof`, or if the reader has a source.
+   *
+   * @example
+   * ```ts
+   * import { StreamReader } from "@aio/asyncio";
+   * import { assertEquals } from "@std/assert";
+   *
+   * const reader = new StreamReader();
+   * const line = reader.readLine();
+   * reader.feedData(new TextEncoder().encode("hi\n"));
+   * assertEquals(new TextDecoder().decode(await line), "hi\n");
+   * ```
+   */
+  feedData(data: Uint8Array): void {
+    if (!(data instanceof Uint8Array)) {
+      throw new TypeError(
+        `Cannot feed data: 'data' must be a Uint8Array: current value is ${describe(data)}`,
+      );
+    }
+    if (this.#eof) throw new InvalidStateError("Cannot feed data: feedEof() was already called");
+    if (this.#conn !== null || this.#stream !== null) {
+      throw new InvalidStateError("Cannot feed data: the reader reads from a source");
+    }
+    if (data.length === 0) return;
+    this.#append(data);
+    this.#wake();
+  }
+
+  /**
+   * Marks the end of the stream: reads return what is buffered, then end.
+   * With a source, the reader stops reading from it (a `ReadableStream`'s
+   * lock is released).
+   *
+   * @example
+   * ```ts
+   * import { StreamReader } from "@aio/asyncio";
+   * import { assertEquals } from "@std/assert";
+   *
+   * const reader = new StreamReader();
+   * const all = reader.read();
+   * reader.feedData(new Uint8Array([7]));
+   * reader.feedEof();
+   * assertEquals(await all, new Uint8Array([7]));
+   * ```
+   */
+  feedEof(): void {
+    this.#eof = true;
+    if (!this.#pulling) this.#releaseStream();
+    this.#wake();
+  }
+
+  // ---------------------------------------------------------------- reads
+
+  /**
+   * Reads up to `n` bytes: what is buffered if anything is, else waits for
+   * the next data. With `n = -1` (the default), reads until the end of the
+   * stream. An empty result means the end of the stream.
+   *
+   * @param n The most bytes to return, or -1 for everything until the end.
+   * @param options `signal` to cancel the wait.
+   * @returns The bytes read.
+   * @throws {RangeError} (as a rejection) If `n` is not an integer >= -1.
+   * @throws {InvalidStateError} (as a rejection) If another read is waiting.
+   *
+   * @example
+   * ```ts
+   * import { StreamReader } from "@aio/asyncio";
+   * import { assertEquals } from "@std/assert";
+   *
+   * const reader = new StreamReader(ReadableStream.from([new Uint8Array([1, 2, 3])]));
+   * assertEquals(await reader.read(2), new Uint8Array([1, 2]));
+   * assertEquals(await reader.read(), new Uint8Array([3]));
+   * assertEquals(await reader.read(), new Uint8Array());
+   * ```
+   */
+  read(n: number = -1, options?: ReadOptions): Promise<Uint8Array<ArrayBuffer>> {
+    if (!Number.isInteger(n) || n < -1) {
+      return Promise.reject(
+        new RangeError(
+          `Cannot read: 'n' must be an integer >= -1: current value is ${describe(n)}`,
+        ),
+      );
+    }
+    const signal = options?.signal;
+    if (signal !== undefined && signal.aborted) return Promise.reject(abortReason(signal));
+    if (this.#failed) return Promise.reject(this.#exception);
+    if (n === 0) return Promise.resolve(new Uint8Array(0));
+    if (n === -1) return this.#readAll("read", signal).then(() => this.#takeOwn());
+    const live = this.#end - this.#start;
+    if (live > 0) return Promise.resolve(this.#take(n < live ? n : live));
+    if (this.#eof) return Promise.resolve(new Uint8Array(0));
+    return this.#readSome(n, signal);
+  }
+
+  async #readSome(n: number, signal: AbortSignal | undefined): Promise<Uint8Array<ArrayBuffer>> {
+    for (;;) {
+      await this.#waitForData("read", signal);
+      if (this.#failed) throw this.#exception;
+      const live = this.#end - this.#start;
+      if (live > 0) return this.#take(n < live ? n : live);
+      if (this.#eof) return new Uint8Array(0);
+    }
+  }
+
+  /**
+   * Reads exactly `n` bytes.
+   *
+   * @param n How many bytes to read.
+   * @param options `signal` to cancel the wait.
+   * @returns The `n` bytes.
+   * @throws {IncompleteReadError} (as a rejection) If the stream ends first;
+   * its `partial` holds the bytes read (they are consumed).
+   * @throws {RangeError} (as a rejection) If `n` is not an integer >= 0.
+   * @throws {InvalidStateError} (as a rejection) If another read is waiting.
+   *
+   * @example Reading length-prefixed frames
+   * ```ts
+   * import { StreamReader } from "@aio/asyncio";
+   * import { assertEquals } from "@std/assert";
+   *
+   * const reader = new StreamReader();
+   * reader.feedData(new Uint8Array([0, 0, 0, 3, 97, 98, 99]));
+   * const size = new DataView((await reader.readExactly(4)).slice().buffer).getUint32(0);
+   * assertEquals(new TextDecoder().decode(await reader.readExactly(size)), "abc");
+   * ```
+   */
+  readExactly(n: number, options?: ReadOptions): Promise<Uint8Array<ArrayBuffer>> {
+    if (!Number.isInteger(n) || n < 0) {
+      return Promise.reject(
+        new RangeError(
+          `Cannot read exactly: 'n' must be a non-negative integer: current value is ${
+            describe(n)
+          }`,
+        ),
+      );
+    }
+    const signal = options?.signal;
+    if (signal !== undefined && signal.aborted) return Promise.reject(abortReason(signal));
+    if (this.#failed) return Promise.reject(this.#exception);
+    if (this.#end - this.#start >= n) return Promise.resolve(this.#take(n));
+    if (this.#eof) {
+      return Promise.reject(new IncompleteReadError(this.#take(this.#end - this.#start), n));
+    }
+    return this.#readExactlyWait(n, signal);
+  }
+
+  async #readExactlyWait(
+    n: number,
+    signal: AbortSignal | undefined,
+  ): Promise<Uint8Array<ArrayBuffer>> {
+    for (;;) {
+      await this.#waitForData("readExactly", signal);
+      if (this.#failed) throw this.#exception;
+      if (this.#end - this.#start >= n) return this.#take(n);
+      if (this.#eof) throw new IncompleteReadError(this.#take(this.#end - this.#start), n);
+    }
+  }
+
+  /**
+   * Reads one line, `\n` included. At the end of the stream returns the
+   * unterminated rest, then an empty array.
+   *
+   * Over `limit` (asyncio's readline rules): if the `\n` is buffered, the
+   * line is dropped up to and including it, otherwise the whole buffer is
+   * dropped, then the {@linkcode LimitOverrunError} is thrown (asyncio
+   * raises `ValueError` with the same message).
+   *
+   * @param options `signal` to cancel the wait.
+   * @returns The line, or an empty array at the end of the stream.
+   * @throws {LimitOverrunError} (as a rejection) If the line is longer than `limit`.
+   * @throws {InvalidStateError} (as a rejection) If another read is waiting.
+   *
+   * @example
+   * ```ts
+   * import { StreamReader } from "@aio/asyncio";
+   * import { assertEquals } from "@std/assert";
+   *
+   * const reader = new StreamReader(ReadableStream.from([new TextEncoder().encode("a\nb")]));
+   * const decode = (b: Uint8Array) => new TextDecoder().decode(b);
+   * assertEquals(decode(await reader.readLine()), "a\n");
+   * assertEquals(decode(await reader.readLine()), "b");
+   * assertEquals(decode(await reader.readLine()), "");
+   * ```
+   */
+  readLine(options?: ReadOptions): Promise<Uint8Array<ArrayBuffer>> {
+    const signal = options?.signal;
+    if (signal !== undefined && signal.aborted) return Promise.reject(abortReason(signal));
+    if (this.#failed) return Promise.reject(this.#exception);
+    let line: Uint8Array<ArrayBuffer> | null;
+    try {
+      line = this.#tryByte(NL, 0);
+    } catch (e) {
+      try {
+        return Promise.resolve(this.#lineError(e));
+      } catch (e) {
+        return Promise.reject(e);
+      }
+    }
+    if (line !== null) return Promise.resolve(line);
+    return this.#readLineWait(signal);
+  }
+
+  async #readLineWait(signal: AbortSignal | undefined): Promise<Uint8Array<ArrayBuffer>> {
+    try {
+      return await this.#untilWait([NL_BYTES], "readLine", signal);
+    } catch (e) {
+      return this.#lineError(e);
+    }
+  }
+
+  /** asyncio's readline on a failed readuntil. */
+  #lineError(e: unknown): Uint8Array<ArrayBuffer> {
+    if (e instanceof IncompleteReadError) return e.partial as Uint8Array<ArrayBuffer>;
+    if (e instanceof LimitOverrunError) {
+      const at = this.#start + e.consumed;
+      this.#discard(
+        at < this.#end && this.#buf[at] === NL ? e.consumed + 1 : this.#end - this.#start,
+      );
+    }
+    throw e;
+  }
+
+  /**
+   * Reads up to and including a separator. With several separators, returns
+   * the shortest read that ends with one of them (asyncio 3.13).
+   *
+   * @param separator Bytes, a string (UTF-8), or an array of them; default `"\n"`.
+   * @param options `signal` to cancel the wait.
+   * @returns The bytes read, separator included.
+   * @throws {IncompleteReadError} (as a rejection) If the stream ends first;
+   * `partial` holds everything that was buffered (it is consumed).
+   * @throws {LimitOverrunError} (as a rejection) If no separator is found
+   * within `limit` bytes; the data stays buffered.
+   * @throws {TypeError} (as a rejection) If `separator` has the wrong type.
+   * @throws {RangeError} (as a rejection) If a separator is empty.
+   * @throws {InvalidStateError} (as a rejection) If another read is waiting.
+   *
+   * @example
+   * ```ts
+   * import { StreamReader } from "@aio/asyncio";
+   * import { assertEquals } from "@std/assert";
+   *
+   * const reader = new StreamReader();
+   * reader.feedData(new TextEncoder().encode("HEAD\r\n\r\nbody"));
+   * const head = await reader.readUntil("\r\n\r\n");
+   * assertEquals(new TextDecoder().decode(head), "HEAD\r\n\r\n");
+   * ```
+   */
+  readUntil(
+    separator: Separator = NL_BYTES,
+    options?: ReadOptions,
+  ): Promise<Uint8Array<ArrayBuffer>> {
+    let seps: Uint8Array[];
+    try {
+      seps = toSeparators(separator);
+    } catch (e) {
+      return Promise.reject(e);
+    }
+    const signal = options?.signal;
+    if (signal !== undefined && signal.aborted) return Promise.reject(abortReason(signal));
+    if (this.#failed) return Promise.reject(this.#exception);
+    let chunk: Uint8Array<ArrayBuffer> | null;
+    try {
+      chunk = this.#tryUntil(seps, 0);
+    } catch (e) {
+      return Promise.reject(e);
+    }
+    if (chunk !== null) return Promise.resolve(chunk);
+    return this.#untilWait(seps, "readUntil", signal);
+  }
+
+  /** Waits for data until a separator, resuming the search where it stopped. */
+  async #untilWait(
+    seps: Uint8Array[],
+    name: string,
+    signal: AbortSignal | undefined,
+  ): Promise<Uint8Array<ArrayBuffer>> {
+    // A stream position, so that the resume point survives other consumers.
+    let from = this.#consumed + this.#nextOffset;
+    for (;;) {
+      await this.#waitForData(name, signal);
+      if (this.#failed) throw this.#exception;
+      const offset = from > this.#consumed ? from - this.#consumed : 0;
+      const chunk = this.#tryUntil(seps, offset);
+      if (chunk !== null) return chunk;
+      from = this.#consumed + this.#nextOffset;
+    }
+  }
+
+  /**
+   * One search for a separator from `offset` (relative to the unread data):
+   * the chunk when found; `null` when more data is needed (`#nextOffset` says
+   * where to resume). Throws asyncio's errors.
+   */
+  #tryUntil(seps: Uint8Array[], offset: number): Uint8Array<ArrayBuffer> | null {
+    if (seps.length === 1 && seps[0].length === 1) return this.#tryByte(seps[0][0], offset);
+    const start = this.#start;
+    const live = this.#end - start;
+    let minLength = Infinity;
+    let maxLength = 0;
+    for (const sep of seps) {
+      if (sep.length < minLength) minLength = sep.length;
+      if (sep.length > maxLength) maxLength = sep.length;
+    }
+    if (live - offset >= minLength) {
+      let bestStart = -1;
+      let bestEnd = Infinity;
+      for (const sep of seps) {
+        const at = this.#find(sep, start + offset);
+        if (at >= 0 && at + sep.length < bestEnd) {
+          bestStart = at;
+          bestEnd = at + sep.length;
+        }
+      }
+      if (bestStart >= 0) {
+        const matchStart = bestStart - start;
+        if (matchStart > this.#limit) {
+          throw new LimitOverrunError(
+            "Separator is found, but chunk is longer than limit",
+            matchStart,
+          );
+        }
+        return this.#take(bestEnd - start);
+      }
+      offset = Math.max(0, live + 1 - maxLength);
+      if (offset > this.#limit) {
+        throw new LimitOverrunError("Separator is not found, and chunk exceed the limit", offset);
+      }
+    }
+    if (this.#eof) throw new IncompleteReadError(this.#take(live), null);
+    this.#nextOffset = offset;
+    return null;
+  }
+
+  /** `#tryUntil` for a one-byte separator: the hot path of `readLine`. */
+  #tryByte(byte: number, offset: number): Uint8Array<ArrayBuffer> | null {
+    const start = this.#start;
+    const end = this.#end;
+    if (end - start > offset) {
+      const i = findByte(this.#buf, this.#words, byte, start + offset, end);
+      if (i >= 0) {
+        const at = i - start;
+        if (at > this.#limit) {
+          throw new LimitOverrunError("Separator is found, but chunk is longer than limit", at);
+        }
+        return this.#take(at + 1);
+      }
+      offset = end - start;
+      if (offset > this.#limit) {
+        throw new LimitOverrunError("Separator is not found, and chunk exceed the limit", offset);
+      }
+    }
+    if (this.#eof) throw new IncompleteReadError(this.#take(end - start), null);
+    this.#nextOffset = offset;
+    return null;
+  }
+
+  /** The buffer index of `sep` at or after index `from`, or -1. */
+  #find(sep: Uint8Array, from: number): number {
+    const buf = this.#buf;
+    const first = sep[0];
+    const n = sep.length;
+    const last = this.#end - n + 1;
+    while (from < last) {
+      const i = findByte(buf, this.#words, first, from, last);
+      if (i < 0) return -1;
+      let k = 1;
+      while (k < n && buf[i + k] === sep[k]) k++;
+      if (k === n) return i;
+      from = i + 1;
+    }
+    return -1;
+  }
+
+  // ------------------------------------------------------ whole-stream reads
+
+  /**
+   * Reads everything until the end of the stream.
+   *
+   * @param options `signal` to cancel the wait (nothing is consumed then).
+   * @returns All the remaining bytes, in an `ArrayBuffer` of their own.
+   *
+   * @example
+   * ```ts
+   * import { StreamReader } from "@aio/asyncio";
+   * import { assertEquals } from "@std/assert";
+   *
+   * const reader = new StreamReader(ReadableStream.from([new Uint8Array([1]), new Uint8Array([2])]));
+   * assertEquals(await reader.bytes(), new Uint8Array([1, 2]));
+   * ```
+   */
+  bytes(options?: ReadOptions): Promise<Uint8Array<ArrayBuffer>> {
+    const signal = options?.signal;
+    if (signal !== undefined && signal.aborted) return Promise.reject(abortReason(signal));
+    if (this.#failed) return Promise.reject(this.#exception);
+    return this.#readAll("bytes", signal).then(() => this.#takeOwn());
+  }
+
+  /**
+   * Reads everything until the end of the stream and decodes it as UTF-8
+   * (invalid bytes become U+FFFD; a byte-order mark at the very start of the
+   * stream is dropped, as `Response.text()` does).
+   *
+   * @param options `signal` to cancel the wait (nothing is consumed then).
+   * @returns The remaining text.
+   *
+   * @example
+   * ```ts
+   * import { StreamReader } from "@aio/asyncio";
+   * import { assertEquals } from "@std/assert";
+   *
+   * const bytes = new TextEncoder().encode("héllo");
+   * const reader = new StreamReader(ReadableStream.from([bytes.subarray(0, 2), bytes.subarray(2)]));
+   * assertEquals(await reader.text(), "héllo");
+   * ```
+   */
+  text(options?: ReadOptions): Promise<string> {
+    const signal = options?.signal;
+    if (signal !== undefined && signal.aborted) return Promise.reject(abortReason(signal));
+    if (this.#failed) return Promise.reject(this.#exception);
+    return this.#readAll("text", signal).then(() => {
+      const decoder = this.#consumed === 0 ? startDecoder : rawDecoder;
+      const text = decoder.decode(this.#buf.subarray(this.#start, this.#end));
+      this.#discard(this.#end - this.#start);
+      return text;
+    });
+  }
+
+  /** Waits (consuming nothing) until the source has ended. */
+  async #readAll(name: string, signal: AbortSignal | undefined): Promise<void> {
+    while (!this.#eof) {
+      await this.#waitForData(name, signal);
+      if (this.#failed) throw this.#exception;
+    }
+  }
+
+  // ---------------------------------------------------------- iteration
+
+  /**
+   * Iterates over the lines as bytes, `\n` included, until the end of the
+   * stream, like `async for line in reader` in asyncio (the last line may lack
+   * its `\n`). Lines over `limit` throw as in {@linkcode StreamReader.readLine}.
+   *
+   * @returns An async iterator of lines.
+   *
+   * @example
+   * ```ts
+   * import { StreamReader } from "@aio/asyncio";
+   * import { assertEquals } from "@std/assert";
+   *
+   * const reader = new StreamReader(ReadableStream.from([new TextEncoder().encode("a\nb\n")]));
+   * const lines: Uint8Array[] = [];
+   * for await (const line of reader) lines.push(line);
+   * assertEquals(lines.map((l) => new TextDecoder().decode(l)), ["a\n", "b\n"]);
+   * ```
+   */
+  [Symbol.asyncIterator](): AsyncIterableIterator<Uint8Array<ArrayBuffer>> {
+    let finished = false;
+    const next = (): Promise<IteratorResult<Uint8Array<ArrayBuffer>>> => {
+      if (finished) return Promise.resolve(done);
+      if (this.#failed) return this.#endIteration(this.#exception, () => finished = true);
+      let line: Uint8Array<ArrayBuffer> | null;
+      try {
+        line = this.#tryByte(NL, 0);
+      } catch (e) {
+        try {
+          line = this.#lineError(e);
+        } catch (e) {
+          return this.#endIteration(e, () => finished = true);
+        }
+      }
+      if (line === null) {
+        return this.#readLineWait(undefined).then((line) => {
+          if (line.length > 0) return { done: false, value: line };
+          finished = true;
+          return done;
+        }, (e) => this.#endIteration(e, () => finished = true));
+      }
+      if (line.length > 0) return Promise.resolve({ done: false, value: line });
+      finished = true;
+      return Promise.resolve(done);
+    };
+    return {
+      next,
+      return(): Promise<IteratorResult<Uint8Array<ArrayBuffer>>> {
+        finished = true;
+        return Promise.resolve(done);
+      },
+      [Symbol.asyncIterator]() {
+        return this;
+      },
+    };
+  }
+
+  /**
+   * Rejects an iterator's `next()` with `error`, ending the iteration unless
+   * the error is a cancellation (after which the iterator may go on).
+   */
+  #endIteration(error: unknown, finish: () => void): Promise<never> {
+    if (
+      error === this.#exception || error instanceof LimitOverrunError ||
+      error instanceof InvalidStateError
+    ) finish();
+    return Promise.reject(error);
+  }
+
+  /**
+   * Iterates over the lines decoded as UTF-8, without their `\n` or `\r\n`,
+   * until the end of the stream. Characters split across chunks decode
+   * whole; invalid bytes become U+FFFD; a byte-order mark at the very start of
+   * the stream is dropped. Breaking out of the loop consumes nothing beyond
+   * the lines already yielded. Lines over `limit` throw as in
+   * {@linkcode StreamReader.readLine}.
+   *
+   * @param options `signal` to cancel a wait for data.
+   * @returns An async iterator of lines.
+   *
+   * @example Reading HTTP-style headers, then the body
+   * ```ts
+   * import { StreamReader } from "@aio/asyncio";
+   * import { assertEquals } from "@std/assert";
+   *
+   * const reader = new StreamReader();
+   * reader.feedData(new TextEncoder().encode("A: 1\r\nB: 2\r\n\r\nbody"));
+   * reader.feedEof();
+   * const headers: string[] = [];
+   * for await (const line of reader.lines()) {
+   *   if (line === "") break;
+   *   headers.push(line);
+   * }
+   * assertEquals(headers, ["A: 1", "B: 2"]);
+   * assertEquals(await reader.text(), "body");
+   * ```
+   */
+  lines(options?: ReadOptions): AsyncIterableIterator<string> {
+    const signal = options?.signal;
+    let finished = false;
+    // Lines decoded ahead, whose bytes are still buffered: `text` from
+    // index `at` holds the next lines, the first one starting at stream
+    // position `position`. `ascii` when every byte decoded to one UTF-16
+    // unit, so that a line's bytes are its length plus one.
+    let text = "";
+    let at = 1;
+    let position = -1;
+    let ascii = false;
+    const finish = () => finished = true;
+    const next = (): Promise<IteratorResult<string>> => {
+      if (finished) return Promise.resolve(done);
+      if (signal !== undefined && signal.aborted) return Promise.reject(abortReason(signal));
+      if (this.#failed) return this.#endIteration(this.#exception, finish);
+      if (at > text.length || position !== this.#consumed) {
+        text = "";
+        at = 1;
+        const start = this.#start;
+        const windowEnd = Math.min(this.#end, start + this.#limit + 1);
+        const first = findByte(this.#buf, this.#words, NL, start, windowEnd);
+        if (first >= 0) {
+          // Decode every whole line of the next block at once.
+          let last = Math.max(first, Math.min(windowEnd, start + BLOCK) - 1);
+          const buf = this.#buf;
+          while (last > first && buf[last] !== NL) last--;
+          const decoder = this.#consumed === 0 ? startDecoder : rawDecoder;
+          text = decoder.decode(buf.subarray(start, last));
+          at = 0;
+          ascii = text.length === last - start;
+          position = this.#consumed;
+        }
+      }
+      if (at <= text.length) {
+        let nl = text.indexOf("\n", at);
+        if (nl < 0) nl = text.length;
+        const line = text.slice(at, text.charCodeAt(nl - 1) === CR_CODE && nl > at ? nl - 1 : nl);
+        const start = this.#start;
+        this.#discard(
+          ascii ? nl - at + 1 : findByte(this.#buf, this.#words, NL, start, this.#end) - start + 1,
+        );
+        at = nl + 1;
+        position = this.#consumed;
+        return Promise.resolve({ done: false, value: line });
+      }
+      return this.readLine({ signal }).then((bytes) => {
+        if (bytes.length === 0) {
+          finished = true;
+          return done;
+        }
+        const atStart = this.#consumed === bytes.length;
+        let n = bytes.length;
+        if (bytes[n - 1] === NL) n -= bytes[n - 2] === CR_CODE ? 2 : 1;
+        const value = (atStart ? startDecoder : rawDecoder).decode(bytes.subarray(0, n));
+        return { done: false, value };
+      }, (e) => this.#endIteration(e, finish));
+    };
+    return {
+      next,
+      return(): Promise<IteratorResult<string>> {
+        finished = true;
+        return Promise.resolve(done);
+      },
+      [Symbol.asyncIterator]() {
+        return this;
+      },
+    };
+  }
+
+  /**
+   * A `ReadableStream` of the bytes not yet read (a byte stream: BYOB
+   * readers are served without an extra copy). Created on first access; only
+   * one exists per reader. Cancelling it cancels a `ReadableStream` source.
+   *
+   * @returns The stream of the remaining bytes.
+   *
+   * @example
+   * ```ts
+   * import { StreamReader } from "@aio/asyncio";
+   * import { assertEquals } from "@std/assert";
+   *
+   * const reader = new StreamReader();
+   * reader.feedData(new TextEncoder().encode("head\nrest of the body"));
+   * reader.feedEof();
+   * await reader.readLine();
+   * const rest = await new Response(reader.readable).text();
+   * assertEquals(rest, "rest of the body");
+   * ```
+   */
+  get readable(): ReadableStream<Uint8Array> {
+    return this.#readable ??= this.#makeReadable();
+  }
+
+  #makeReadable(): ReadableStream<Uint8Array> {
+    const stop = new AbortController();
+    return new ReadableStream({
+      type: "bytes",
+      pull: async (controller) => {
+        try {
+          while (this.#start === this.#end && !this.#eof) {
+            if (this.#failed) throw this.#exception;
+            await this.#waitForData("readable", stop.signal);
+          }
+          if (this.#failed) throw this.#exception;
+        } catch (e) {
+          if (!stop.signal.aborted) controller.error(e);
+          return;
+        }
+        const live = this.#end - this.#start;
+        const request = controller.byobRequest;
+        if (live === 0) {
+          controller.close();
+          request?.respond(0);
+          return;
+        }
+        const view = request?.view;
+        if (request && view) {
+          const n = Math.min(view.byteLength, live);
+          new Uint8Array(view.buffer, view.byteOffset, n).set(
+            this.#buf.subarray(this.#start, this.#start + n),
+          );
+          this.#discard(n);
+          request.respond(n);
+        } else {
+          controller.enqueue(this.#takeOwn());
+        }
+      },
+      cancel: async (reason) => {
+        stop.abort(reason);
+        const stream = this.#stream;
+        if (stream !== null) {
+          this.#stream = null;
+          this.#eof = true;
+          await stream.cancel(reason);
+          stream.releaseLock();
+        }
+      },
+    }, { highWaterMark: 0 });
+  }
+
+  // ------------------------------------------------------- buffer and source
+
+  /** Copies out and consumes `n` buffered bytes. */
+  #take(n: number): Uint8Array<ArrayBuffer> {
+    const start = this.#start;
+    this.#start = start + n;
+    const position = this.#consumed;
+    this.#consumed = position + n;
+    if (n >= OWN_COPY) return this.#buf.slice(start, start + n);
+    const at = position - this.#outPos;
+    const block = this.#out;
+    // A detached block (its buffer transferred by a caller) has length 0.
+    if (at >= 0 && at + n <= block.byteLength) return new Uint8Array(block, at, n);
+    if (n === 0) return new Uint8Array(0);
+    const live = this.#end - start;
+    const fresh = this.#buf.slice(start, start + (live < BLOCK ? live : BLOCK)).buffer;
+    this.#out = fresh;
+    this.#outPos = position;
+    return new Uint8Array(fresh, 0, n);
+  }
+
+  /** Consumes every buffered byte into an `ArrayBuffer` of their own. */
+  #takeOwn(): Uint8Array<ArrayBuffer> {
+    const out = this.#buf.slice(this.#start, this.#end);
+    this.#discard(out.length);
+    return out;
+  }
+
+  #discard(n: number): void {
+    this.#start += n;
+    this.#consumed += n;
+  }
+
+  #setBuffer(buf: Uint8Array<ArrayBuffer>): void {
+    this.#buf = buf;
+    this.#words = new Uint32Array(buf.buffer, 0, buf.length >> 2);
+  }
+
+  /**
+   * Makes room for at least `min` more bytes after `#end`. Never called while
+   * a read from a conn is in flight (it writes into the buffer). The rule:
+   * an empty buffer rewinds to its start (and is swapped for a small one if it
+   * grew past 1 MiB); unread bytes move to the front only when at least as
+   * many bytes were consumed before them, so each byte moves at most once per
+   * byte consumed; otherwise the buffer doubles.
+   */
+  #makeRoom(min: number): void {
+    const live = this.#end - this.#start;
+    const capacity = this.#buf.length;
+    if (live === 0) {
+      this.#start = this.#end = 0;
+      if (capacity < min || capacity > SHRINK_ABOVE) {
+        this.#setBuffer(new Uint8Array(capacityFor(Math.max(min, this.#readSize))));
+      }
+      return;
+    }
+    if (capacity - this.#end >= min) return;
+    if (this.#start >= live && live + min <= capacity) {
+      this.#buf.copyWithin(0, this.#start, this.#end);
+    } else {
+      const grown = new Uint8Array(capacityFor(Math.max(capacity * 2, live + min)));
+      grown.set(this.#buf.subarray(this.#start, this.#end));
+      this.#setBuffer(grown);
+    }
+    this.#start = 0;
+    this.#end = live;
+  }
+
+  #append(data: Uint8Array): void {
+    this.#makeRoom(data.length);
+    this.#buf.set(data, this.#end);
+    this.#end += data.length;
+  }
+
+  #wake(): void {
+    const waiter = this.#waiter;
+    if (waiter !== null) {
+      this.#waiter = null;
+      waiter();
+    }
+  }
+
+  /** The one wait path: resolves when data, the end or an error arrives. */
+  #waitForData(name: string, signal: AbortSignal | undefined): Promise<void> {
+    if (this.#waiter !== null) {
+      return Promise.reject(
+        new InvalidStateError(
+          `${name}() called while another read is already waiting for incoming data`,
+        ),
+      );
+    }
+    return cancellable<void>((resolve) => {
+      this.#waiter = resolve;
+      if (!this.#pulling && !this.#eof) {
+        if (this.#conn !== null) this.#pullConn(this.#conn);
+        else if (this.#stream !== null) this.#pullStream(this.#stream);
+      }
+      return () => {
+        if (this.#waiter === resolve) this.#waiter = null;
+      };
+    }, signal);
+  }
+
+  #pullConn(conn: Reader): void {
+    this.#makeRoom(this.#readSize);
+    const at = this.#end;
+    const room = this.#buf.length - at;
+    this.#pulling = true;
+    let pending: Promise<number | null>;
+    try {
+      pending = conn.read(this.#buf.subarray(at));
+    } catch (e) {
+      pending = Promise.reject(e);
+    }
+    pending.then((n) => {
+      this.#pulling = false;
+      if (n === null) {
+        this.#eof = true;
+      } else if (n > 0) {
+        this.#end += n;
+        if (n === room && this.#readSize < MAX_READ) this.#readSize *= 2;
+      }
+      this.#wake();
+    }, (e) => this.#pullFailed(e, true));
+  }
+
+  #pullStream(stream: ReadableStreamDefaultReader<Uint8Array> | ReadableStreamBYOBReader): void {
+    this.#pulling = true;
+    const finish = (result: ReadableStreamReadResult<Uint8Array>) => {
+      this.#pulling = false;
+      const chunk = result.value;
+      if (result.done) {
+        this.#eof = true;
+      } else if (!(chunk instanceof Uint8Array)) {
+        const error = new TypeError(
+          `Cannot read from the ReadableStream: chunks must be Uint8Array: current value is ${
+            describe(chunk)
+          }`,
+        );
+        this.#failed = true;
+        this.#exception = error;
+        stream.cancel(error).catch(() => {});
+      } else if (chunk.length > 0) {
+        this.#append(chunk);
+      }
+      if (this.#eof || this.#failed) this.#releaseStream();
+      this.#wake();
+    };
+    if (this.#scratch !== null) {
+      const scratch = this.#scratch;
+      (stream as ReadableStreamBYOBReader).read(new Uint8Array(scratch)).then((result) => {
+        const view = result.value;
+        if (view) {
+          this.#scratch = view.length === view.buffer.byteLength && view.length < MAX_READ
+            ? new ArrayBuffer(view.length * 2)
+            : view.buffer as ArrayBuffer;
+        } else {
+          this.#scratch = new ArrayBuffer(scratch.byteLength);
+        }
+        finish(result);
+      }, (e) => this.#pullFailed(e, false));
+    } else {
+      (stream as ReadableStreamDefaultReader<Uint8Array>).read().then(
+        finish,
+        (e) => this.#pullFailed(e, false),
+      );
+    }
+  }
+
+  #pullFailed(error: unknown, conn: boolean): void {
+    this.#pulling = false;
+    if (!this.#eof && !this.#failed) {
+      // A conn closed on this side ends the stream, as asyncio's
+      // connection_lost(None) does; any other error fails it.
+      if (conn && isLocalClose(error)) {
+        this.#eof = true;
+      } else {
+        this.#failed = true;
+        this.#exception = error;
+      }
+    }
+    this.#releaseStream();
+    this.#wake();
+  }
+
+  #releaseStream(): void {
+    const stream = this.#stream;
+    if (stream !== null && (this.#eof || this.#failed)) {
+      this.#stream = null;
+      stream.releaseLock();
+    }
+  }
+}
+
+/**
+ * Swaps the source of `reader` for `source`, keeping every byte already
+ * buffered: for upgrading a connection to TLS in place (`startTls`). A
+ * `ReadableStream` source that is replaced has its lock released.
+ *
+ * @internal Not part of the public API.
+ * @param reader The reader whose source changes.
+ * @param source The new source, e.g. the `Deno.TlsConn` from `Deno.startTls`.
+ * @throws {InvalidStateError} If a read from the current source is in flight.
+ */
+export function replaceReaderSource(reader: StreamReader, source: StreamReaderSource): void {
+  replace(reader, source);
+}

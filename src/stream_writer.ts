@@ -1,0 +1,1305 @@
+/**
+ * `StreamWriter`: a buffered byte writer over a socket or a `WritableStream`,
+ * with asyncio's flow control (`drain` and write-buffer limits), half-close
+ * and in-place TLS upgrade, like asyncio's `StreamWriter`.
+ *
+ * @module
+ */
+
+import { abortReason, cancellable, currentScope, linkedSignal, subscribe } from "./cancellation.ts";
+import { InvalidStateError } from "./errors.ts";
+import { isLocalClose, replaceReaderSource, type StreamReader } from "./stream_reader.ts";
+import { describe } from "./_describe.ts";
+
+/**
+ * Anything with a Deno-style `write(p)` that writes some of `p` and resolves
+ * to how many bytes it wrote. `Deno.Conn`, `Deno.TlsConn`, `Deno.UnixConn`
+ * and `Deno.FsFile` qualify.
+ *
+ * @example A custom target
+ * ```ts
+ * import { StreamWriter, type Writer } from "@aio/asyncio";
+ * import { assertEquals } from "@std/assert";
+ *
+ * const sent: number[] = [];
+ * const target: Writer = {
+ *   write: (p) => {
+ *     sent.push(p.length);
+ *     return Promise.resolve(p.length);
+ *   },
+ * };
+ * const writer = new StreamWriter(target);
+ * writer.write("many ");
+ * writer.write("small ");
+ * writer.write("writes");
+ * writer.close();
+ * await writer.waitClosed();
+ * assertEquals(sent, [17]); // one write call
+ * ```
+ */
+export interface Writer {
+  /**
+   * Writes up to `p.length` bytes from the start of `p`.
+   *
+   * @param p The bytes to write; not modified, and not kept after the promise settles.
+   * @returns The number of bytes written.
+   */
+  write(p: Uint8Array): Promise<number>;
+  /** Closes the connection; optional. */
+  close?(): void | Promise<void>;
+  /** Shuts down the write side (half-close); optional. */
+  closeWrite?(): Promise<void>;
+  /** The local address, for `getExtraInfo("sockname")`; optional. */
+  readonly localAddr?: Deno.Addr;
+  /** The remote address, for `getExtraInfo("peername")`; optional. */
+  readonly remoteAddr?: Deno.Addr;
+}
+
+/** What a {@linkcode StreamWriter} writes to. */
+export type StreamWriterTarget = WritableStream<Uint8Array> | Writer;
+
+/**
+ * The write-buffer limits of a {@linkcode StreamWriter}, in bytes, as in
+ * asyncio's `set_write_buffer_limits`.
+ */
+export interface WriteBufferLimits {
+  /**
+   * Above this many buffered bytes, `drain()` waits. Default 64 KiB, or
+   * `4 * low` when only `low` is given.
+   */
+  high?: number;
+  /**
+   * A waiting `drain()` resolves once the buffer is back to this many bytes
+   * or fewer. Default `high / 4` (rounded down).
+   */
+  low?: number;
+}
+
+/** Options for the {@linkcode StreamWriter} constructor. */
+export interface StreamWriterOptions {
+  /**
+   * The reader of the same connection: `drain()` rejects with its error, as
+   * asyncio's does, and `startTls()` moves it onto the TLS connection.
+   */
+  reader?: StreamReader;
+  /** The write-buffer limits; default 64 KiB high, 16 KiB low. */
+  writeBufferLimits?: WriteBufferLimits;
+}
+
+/** Options for {@linkcode StreamWriter.drain} and {@linkcode StreamWriter.waitClosed}. */
+export interface WriterWaitOptions {
+  /** Aborting it rejects the wait with the signal's reason. */
+  signal?: AbortSignal;
+}
+
+/** Options for {@linkcode StreamWriter.startTls}. */
+export interface StartTlsOptions {
+  /**
+   * The server name to verify the certificate against (and to send as SNI).
+   * Default: the host the connection was opened to, else the peer's address.
+   */
+  hostname?: string;
+  /** Extra root certificates (PEM) to trust, e.g. a test or private CA. */
+  caCerts?: string[];
+  /** Application-Layer Protocol Negotiation protocols to offer. */
+  alpnProtocols?: string[];
+  /**
+   * Aborting it cancels the handshake; the connection is then closed, since
+   * a half-done handshake leaves it unusable.
+   */
+  signal?: AbortSignal;
+}
+
+/** The names {@linkcode StreamWriter.getExtraInfo} knows. */
+export type ExtraInfoName = "peername" | "sockname" | "socket";
+
+const DEFAULT_HIGH = 64 * 1024;
+/** Writes shorter than this are copied into a shared buffer, so that many small writes make one syscall. */
+const COPY_BELOW = 16 * 1024;
+/** The capacity of a buffer small writes are copied into. */
+const TAIL_SIZE = 64 * 1024;
+
+const OPEN = 0;
+/** `writeEof()` was called: no more writes; the write side shuts down once flushed. */
+const EOF = 1;
+/** `close()` was called: the connection closes once flushed. */
+const CLOSING = 2;
+const CLOSED = 3;
+
+const EOF_NONE = 0;
+const EOF_WANTED = 1;
+const EOF_SENDING = 2;
+const EOF_SENT = 3;
+
+const encoder = new TextEncoder();
+
+/** The buffers this module allocated for small writes, which it may reuse. */
+const ownBuffers = new WeakSet<ArrayBufferLike>();
+
+interface Waiter {
+  resolve(): void;
+  reject(error: unknown): void;
+}
+
+/** A {@linkcode Writer} over a `WritableStream`, which it locks. */
+function streamTarget(stream: WritableStream<Uint8Array>): Writer {
+  let writer: WritableStreamDefaultWriter<Uint8Array>;
+  try {
+    writer = stream.getWriter();
+  } catch (e) {
+    throw new TypeError("Cannot create StreamWriter: the WritableStream is locked", { cause: e });
+  }
+  let ended = false;
+  return {
+    write: (p) => writer.write(p).then(() => p.length),
+    closeWrite: () => {
+      ended = true;
+      return writer.close();
+    },
+    close: () => {
+      if (ended) return writer.closed.then(() => writer.releaseLock());
+      ended = true;
+      return writer.close().then(() => writer.releaseLock());
+    },
+  };
+}
+
+function checkLimits(limits: WriteBufferLimits | undefined, what: string): [number, number] {
+  const check = (name: string, v: unknown) => {
+    if (v !== undefined && (!Number.isSafeInteger(v) || (v as number) < 0)) {
+      throw new RangeError(
+        `Cannot ${what}: '${name}' must be a non-negative integer: current value is ${describe(v)}`,
+      );
+    }
+  };
+  if (limits !== undefined && (typeof limits !== "object" || limits === null)) {
+    throw new TypeError(
+      `Cannot ${what}: the limits must be an object like { high, low }: current value is ${
+        describe(limits)
+      }`,
+    );
+  }
+  check("high", limits?.high);
+  check("low", limits?.low);
+  let high = limits?.high;
+  let low = limits?.low;
+  if (high === undefined) high = low === undefined ? DEFAULT_HIGH : 4 * low;
+  if (low === undefined) low = Math.floor(high / 4);
+  if (low > high) {
+    throw new RangeError(
+      `Cannot ${what}: 'high' must be >= 'low': current values are high=${high}, low=${low}`,
+    );
+  }
+  return [high, low];
+}
+
+/**
+ * Validates an optional list of strings (certificates, ALPN protocols).
+ * Internal to the stream modules.
+ *
+ * @internal
+ * @param value The option's value.
+ * @param name The option's name, for the message.
+ * @param what What was being done, for the message: "start TLS".
+ * @returns The list, or `undefined`.
+ * @throws {TypeError} If `value` is neither `undefined` nor an array of strings.
+ */
+export function checkStrings(value: unknown, name: string, what: string): string[] | undefined {
+  if (value === undefined) return undefined;
+  if (!Array.isArray(value) || !value.every((s) => typeof s === "string")) {
+    throw new TypeError(
+      `Cannot ${what}: '${name}' must be an array of strings: current value is ${describe(value)}`,
+    );
+  }
+  return value;
+}
+
+/**
+ * A connection that is not a Deno conn can upgrade itself to TLS through a
+ * method under this key, `(options, signal?) => Promise<TLS conn>`, used by
+ * `startTls` instead of `Deno.startTls`. Internal.
+ */
+export const startTlsHook: unique symbol = Symbol("aio.startTls");
+
+/** What a connection with its own TLS upgrade looks like. */
+interface SelfUpgrading {
+  [startTlsHook](options: StartTlsOptions, signal?: AbortSignal): Promise<Deno.TlsConn>;
+}
+
+/** Internal access to private state, for connections and servers. */
+let internals: {
+  abort(writer: StreamWriter): void;
+  setHostname(writer: StreamWriter, hostname: string): void;
+};
+
+/**
+ * A buffered writer, like asyncio's `StreamWriter`: {@linkcode write} never
+ * waits and never drops data; the bytes are written in order in the
+ * background, and {@linkcode drain} is the flow-control point that waits
+ * while more than the high-water mark (default 64 KiB) is buffered, until the
+ * buffer is down to the low-water mark (default 16 KiB).
+ *
+ * Many small writes made together are copied into one buffer and sent with
+ * one write call; chunks of 16 KiB and more are sent as they are, without a
+ * copy, so do not modify a chunk after passing it to `write()` (the writer
+ * keeps a reference until it is written, as Node's `socket.write` does).
+ *
+ * When writing fails (the peer reset the connection), the data still
+ * buffered is dropped and the error is reported: the next `write()` throws
+ * it, `drain()` and `waitClosed()` reject with it. `close()` releases the
+ * connection; `await using` does both.
+ *
+ * The writer writes to a Deno conn (or anything with `write(p)`) or to any
+ * `WritableStream<Uint8Array>` (which it locks).
+ *
+ * @example Writing to a peer with backpressure
+ * ```ts
+ * import { startServer, openConnection } from "@aio/asyncio";
+ * import { assertEquals } from "@std/assert";
+ *
+ * await using server = await startServer(async (reader, writer) => {
+ *   for await (const line of reader) writer.write(line); // echo
+ * }, { host: "127.0.0.1", port: 0 });
+ *
+ * await using conn = await openConnection("127.0.0.1", server.addr.port);
+ * const [reader, writer] = conn;
+ * writer.write("hello\n");
+ * await writer.drain();
+ * assertEquals(new TextDecoder().decode(await reader.readLine()), "hello\n");
+ * ```
+ *
+ * @example Writing to a WritableStream
+ * ```ts
+ * import { StreamWriter } from "@aio/asyncio";
+ * import { assertEquals } from "@std/assert";
+ *
+ * const chunks: Uint8Array[] = [];
+ * const writer = new StreamWriter(new WritableStream({ write: (c) => void chunks.push(c) }));
+ * writer.write("a");
+ * writer.write("b");
+ * writer.close();
+ * await writer.waitClosed();
+ * assertEquals(chunks.map((c) => new TextDecoder().decode(c)), ["ab"]);
+ * ```
+ */
+export class StreamWriter implements AsyncDisposable {
+  static {
+    internals = {
+      abort: (writer) => writer.#abort(),
+      setHostname: (writer, hostname) => void (writer.#hostname = hostname),
+    };
+  }
+
+  /** What the bytes are written to (a stream is wrapped). */
+  #target: Writer;
+  /** What was passed in (or the TLS conn after `startTls`), for `getExtraInfo("socket")`. */
+  #transport: StreamWriterTarget;
+  /** Whether buffers handed to `#target.write` may be reused once written. */
+  #reuse: boolean;
+  #reader: StreamReader | undefined;
+  #hostname: string | undefined;
+  #high: number;
+  #low: number;
+
+  /** Sealed chunks waiting to be written, from `#queue[#head]` on. */
+  #queue: Uint8Array[] = [];
+  #head = 0;
+  /** The buffer small writes are copied into; logically after every queued chunk. */
+  #tail: Uint8Array | null = null;
+  #tailLength = 0;
+  /** A written small-writes buffer kept for reuse. */
+  #spare: Uint8Array | null = null;
+  /** Bytes written by the caller and not yet by the target, in flight included. */
+  #size = 0;
+  #paused = false;
+  /** A flush is scheduled or running. */
+  #flushing = false;
+  #upgrading = false;
+  /** How many buffered bytes go out before the TLS handshake. */
+  #clearLeft = 0;
+  /** Called when a flush stops for an upgrade. */
+  #upgradeIdle: (() => void) | null = null;
+
+  #state = OPEN;
+  #eof = EOF_NONE;
+  /** `close()` took effect: the target's close was called. */
+  #closed = false;
+  /** The target's close completed. */
+  #finished = false;
+  #failed = false;
+  #error: unknown = undefined;
+  /** Whether the caller was handed `#error` (by write, drain or waitClosed). */
+  #errorSeen = false;
+
+  #drainers: Set<Waiter> | null = null;
+  /** Waiting for the buffer to be empty, or for the end of the writer. */
+  #idlers: Set<Waiter> | null = null;
+  #closers: Set<Waiter> | null = null;
+  #writable: WritableStream<Uint8Array> | undefined;
+  readonly #flush = () => void this.#run();
+
+  /**
+   * Creates a writer.
+   *
+   * @param target A Deno conn or any object with `write(p)`, or a
+   * `WritableStream<Uint8Array>` (locked by the writer).
+   * @param options `reader`: the reader of the same connection;
+   * `writeBufferLimits`: the high- and low-water marks.
+   * @throws {TypeError} If `target` is none of the above, or a locked stream.
+   * @throws {RangeError} If the limits are not integers with `high >= low >= 0`.
+   *
+   * @example
+   * ```ts
+   * import { StreamReader, StreamWriter } from "@aio/asyncio";
+   * import { assertEquals } from "@std/assert";
+   *
+   * using listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+   * using client = await Deno.connect({ hostname: "127.0.0.1", port: listener.addr.port });
+   * using server = await listener.accept();
+   * const writer = new StreamWriter(client, { writeBufferLimits: { high: 1024 } });
+   * writer.write("ping");
+   * writer.writeEof();
+   * assertEquals(await new StreamReader(server).text(), "ping");
+   * ```
+   */
+  constructor(target: StreamWriterTarget, options?: StreamWriterOptions) {
+    [this.#high, this.#low] = checkLimits(options?.writeBufferLimits, "create StreamWriter");
+    if (target instanceof WritableStream) {
+      this.#target = streamTarget(target);
+      this.#reuse = false;
+    } else if (typeof (target as Writer | null)?.write === "function") {
+      this.#target = target as Writer;
+      this.#reuse = true;
+    } else {
+      throw new TypeError(
+        "Cannot create StreamWriter: 'target' must be a WritableStream or an object with a " +
+          `write(p) method: current value is ${describe(target)}`,
+      );
+    }
+    this.#transport = target;
+    this.#reader = options?.reader;
+  }
+
+  // ---------------------------------------------------------------- writing
+
+  /**
+   * Buffers `data` to be written; never waits. Strings are encoded as UTF-8.
+   * Call {@linkcode drain} to let the buffer empty out when it is large.
+   *
+   * @param data The bytes or text to write. A `Uint8Array` of 16 KiB or more
+   * is kept by reference until written: do not modify it meanwhile.
+   * @throws {TypeError} If `data` is neither a `Uint8Array` nor a string.
+   * @throws {InvalidStateError} After `close()` or `writeEof()`.
+   * @throws The connection's error, if writing already failed.
+   *
+   * @example
+   * ```ts
+   * import { StreamWriter } from "@aio/asyncio";
+   * import { assertEquals } from "@std/assert";
+   *
+   * const chunks: string[] = [];
+   * const writer = new StreamWriter(new WritableStream({
+   *   write: (c) => void chunks.push(new TextDecoder().decode(c)),
+   * }));
+   * writer.write("GET / HTTP/1.1\r\n");
+   * writer.write(new TextEncoder().encode("\r\n"));
+   * await writer.drain();
+   * writer.close();
+   * await writer.waitClosed();
+   * assertEquals(chunks.join(""), "GET / HTTP/1.1\r\n\r\n");
+   * ```
+   */
+  write(data: Uint8Array | string): void {
+    if (this.#state !== OPEN || this.#failed) this.#refuse("write");
+    let n: number;
+    if (typeof data === "string") {
+      n = this.#writeString(data);
+    } else if (data instanceof Uint8Array) {
+      n = data.length;
+      if (n === 0) return;
+      if (n < COPY_BELOW) {
+        let tail = this.#tail;
+        if (tail === null || tail.length - this.#tailLength < n) tail = this.#freshTail();
+        tail.set(data, this.#tailLength);
+        this.#tailLength += n;
+      } else {
+        this.#seal();
+        this.#queue.push(data);
+      }
+    } else {
+      throw new TypeError(
+        `Cannot write: 'data' must be a Uint8Array or a string: current value is ${describe(data)}`,
+      );
+    }
+    this.#size += n;
+    if (this.#size > this.#high) this.#paused = true;
+    if (!this.#flushing) {
+      this.#flushing = true;
+      queueMicrotask(this.#flush);
+    }
+  }
+
+  #writeString(s: string): number {
+    if (s.length * 3 >= COPY_BELOW) {
+      const bytes = encoder.encode(s);
+      if (bytes.length > 0) {
+        this.#seal();
+        this.#queue.push(bytes);
+      }
+      return bytes.length;
+    }
+    let tail = this.#tail;
+    if (tail !== null) {
+      // A failed attempt leaves garbage past #tailLength, which is harmless.
+      const { read, written } = encoder.encodeInto(s, tail.subarray(this.#tailLength));
+      if (read === s.length) {
+        this.#tailLength += written;
+        return written;
+      }
+    }
+    tail = this.#freshTail();
+    const { written } = encoder.encodeInto(s, tail);
+    this.#tailLength = written;
+    return written;
+  }
+
+  /** Queues the current tail (if it holds data) and starts a new one. */
+  #freshTail(): Uint8Array {
+    this.#seal();
+    let tail = this.#spare;
+    if (tail === null) {
+      tail = new Uint8Array(TAIL_SIZE);
+      ownBuffers.add(tail.buffer);
+    } else {
+      this.#spare = null;
+    }
+    this.#tail = tail;
+    return tail;
+  }
+
+  /** Moves the tail's data to the queue, so that what comes next goes after it. */
+  #seal(): void {
+    if (this.#tailLength > 0) {
+      this.#queue.push(this.#tail!.subarray(0, this.#tailLength));
+      this.#tail = null;
+      this.#tailLength = 0;
+    }
+  }
+
+  #refuse(what: string): never {
+    if (this.#failed) {
+      this.#errorSeen = true;
+      throw this.#error;
+    }
+    throw new InvalidStateError(
+      `Cannot ${what}: the writer is ${
+        this.#state === EOF ? "shut down for writing (writeEof() was called)" : "closed"
+      }`,
+    );
+  }
+
+  /**
+   * Writes each chunk of `lines` in order, as {@linkcode write} does; no
+   * separators are added (asyncio's `writelines`).
+   *
+   * @param lines Chunks of bytes or text.
+   * @throws {TypeError} If `lines` is not iterable, or a chunk has the wrong type.
+   * @throws {InvalidStateError} After `close()` or `writeEof()`.
+   *
+   * @example
+   * ```ts
+   * import { StreamWriter } from "@aio/asyncio";
+   * import { assertEquals } from "@std/assert";
+   *
+   * let text = "";
+   * const writer = new StreamWriter(new WritableStream({
+   *   write: (c) => void (text += new TextDecoder().decode(c)),
+   * }));
+   * writer.writeLines(["a\n", "b\n", new TextEncoder().encode("c\n")]);
+   * writer.close();
+   * await writer.waitClosed();
+   * assertEquals(text, "a\nb\nc\n");
+   * ```
+   */
+  writeLines(lines: Iterable<Uint8Array | string>): void {
+    if (typeof (lines as Iterable<unknown> | null)?.[Symbol.iterator] !== "function") {
+      throw new TypeError(
+        `Cannot write lines: 'lines' must be an iterable of Uint8Array or string: current value is ${
+          describe(lines)
+        }`,
+      );
+    }
+    for (const line of lines) this.write(line);
+  }
+
+  /** Writes the buffered chunks in order, until none is left. */
+  async #run(): Promise<void> {
+    const target = this.#target;
+    try {
+      for (;;) {
+        if (this.#closed || this.#failed || (this.#upgrading && this.#clearLeft <= 0)) break;
+        let chunk: Uint8Array;
+        if (this.#head < this.#queue.length) {
+          chunk = this.#queue[this.#head];
+          if (++this.#head === this.#queue.length) {
+            this.#queue.length = 0;
+            this.#head = 0;
+          } else if (this.#head >= 1024) {
+            this.#queue.splice(0, this.#head);
+            this.#head = 0;
+          }
+        } else if (this.#tailLength > 0) {
+          chunk = this.#tail!.subarray(0, this.#tailLength);
+          this.#tail = null;
+          this.#tailLength = 0;
+        } else {
+          break;
+        }
+        let offset = 0;
+        while (offset < chunk.length) {
+          const n = await target.write(offset === 0 ? chunk : chunk.subarray(offset));
+          if (this.#closed) break;
+          if (!(n > 0)) throw new Deno.errors.WriteZero("Cannot write: the target wrote 0 bytes");
+          offset += n;
+          this.#size -= n;
+          this.#clearLeft -= n;
+          if (this.#paused && this.#size <= this.#low) {
+            this.#paused = false;
+            this.#settle(this.#drainers);
+          }
+        }
+        if (this.#closed) break;
+        if (this.#reuse && this.#spare === null && ownBuffers.has(chunk.buffer)) {
+          this.#spare = new Uint8Array(chunk.buffer, 0, TAIL_SIZE);
+        }
+      }
+    } catch (e) {
+      this.#flushing = false;
+      if (!this.#closed) this.#fail(e);
+      this.#upgradeIdle?.();
+      return;
+    }
+    this.#flushing = false;
+    this.#upgradeIdle?.();
+    this.#settleState();
+  }
+
+  /**
+   * After a flush, a change of state or an upgrade: sends the EOF, closes,
+   * and wakes who waits for the buffer to empty, as due.
+   */
+  #settleState(): void {
+    if (this.#flushing || this.#upgrading || this.#closed) return;
+    if (this.#failed) {
+      if (this.#state === CLOSING) this.#finishClose();
+      return;
+    }
+    if (this.#size > 0) {
+      // Written while an upgrade was in progress.
+      this.#flushing = true;
+      queueMicrotask(this.#flush);
+      return;
+    }
+    if (this.#eof === EOF_WANTED) {
+      this.#eof = EOF_SENDING;
+      let sent: Promise<void>;
+      try {
+        sent = this.#target.closeWrite!();
+      } catch (e) {
+        sent = Promise.reject(e);
+      }
+      sent.then(() => {
+        this.#eof = EOF_SENT;
+        this.#settleState();
+      }, (e) => {
+        this.#eof = EOF_SENT;
+        if (!this.#closed) this.#fail(e);
+      });
+      return;
+    }
+    if (this.#eof === EOF_SENDING) return;
+    this.#settle(this.#idlers);
+    if (this.#state === CLOSING) this.#finishClose();
+  }
+
+  /** Writing failed: drop the buffer and report `error` to every waiter. */
+  #fail(error: unknown): void {
+    if (this.#failed || this.#closed) return;
+    this.#failed = true;
+    this.#error = error;
+    this.#dropBuffer();
+    if (this.#drainers?.size || this.#idlers?.size) this.#errorSeen = true;
+    this.#settle(this.#drainers, error);
+    this.#settle(this.#idlers, error);
+    if (this.#state === CLOSING) this.#finishClose();
+  }
+
+  #dropBuffer(): void {
+    this.#queue = [];
+    this.#head = 0;
+    this.#tail = null;
+    this.#tailLength = 0;
+    this.#size = 0;
+    this.#paused = false;
+  }
+
+  /** Resolves (or, with an error, rejects) every waiter of `set`. */
+  #settle(set: Set<Waiter> | null, ...error: [unknown?]): void {
+    if (set === null || set.size === 0) return;
+    const waiters = [...set];
+    set.clear();
+    for (const w of waiters) {
+      if (error.length === 0) w.resolve();
+      else w.reject(error[0]);
+    }
+  }
+
+  #wait(which: "drainers" | "idlers" | "closers", signal: AbortSignal | undefined): Promise<void> {
+    return cancellable<void>((resolve, reject) => {
+      const waiter: Waiter = { resolve, reject };
+      const set = which === "drainers"
+        ? (this.#drainers ??= new Set())
+        : which === "idlers"
+        ? (this.#idlers ??= new Set())
+        : (this.#closers ??= new Set());
+      set.add(waiter);
+      return () => void set.delete(waiter);
+    }, signal);
+  }
+
+  // ----------------------------------------------------------- flow control
+
+  /**
+   * Waits until the buffer is small enough to write more: resolves at once
+   * unless more than the high-water mark is buffered, and then once the
+   * buffer is down to the low-water mark. Rejects with the connection's
+   * error if writing failed (the peer is gone) or the paired reader failed.
+   *
+   * @param options `signal` to cancel the wait; the ambient task cancels it too.
+   * @returns A promise that resolves when writing may go on.
+   * @throws The connection's error (e.g. `Deno.errors.BrokenPipe`,
+   * `Deno.errors.ConnectionReset`), as a rejection.
+   * @throws {InvalidStateError} (as a rejection) Once the writer is closed.
+   *
+   * @example
+   * ```ts
+   * import { StreamWriter } from "@aio/asyncio";
+   * import { assertEquals } from "@std/assert";
+   *
+   * let received = 0;
+   * const writer = new StreamWriter(new WritableStream({
+   *   write: async (c) => {
+   *     await new Promise((r) => setTimeout(r, 1));
+   *     received += c.length;
+   *   },
+   * }));
+   * for (let i = 0; i < 10; i++) {
+   *   writer.write(new Uint8Array(50_000));
+   *   await writer.drain();
+   * }
+   * writer.close();
+   * await writer.waitClosed();
+   * assertEquals(received, 500_000);
+   * ```
+   */
+  drain(options?: WriterWaitOptions): Promise<void> {
+    const signal = options?.signal;
+    if (signal?.aborted) return Promise.reject(abortReason(signal));
+    if (this.#failed) {
+      this.#errorSeen = true;
+      return Promise.reject(this.#error);
+    }
+    const readerError = this.#reader?.exception();
+    if (readerError !== undefined) return Promise.reject(readerError);
+    if (this.#closed) {
+      return Promise.reject(new InvalidStateError("Cannot drain: the writer is closed"));
+    }
+    if (!this.#paused) return Promise.resolve();
+    return this.#wait("drainers", signal);
+  }
+
+  /**
+   * Sets the high- and low-water marks that {@linkcode drain} uses, like
+   * asyncio's `transport.set_write_buffer_limits(high, low)`.
+   *
+   * @param limits `high` (default 64 KiB, or `4 * low`) and `low` (default `high / 4`).
+   * @throws {RangeError} If a limit is not a non-negative integer, or `low > high`.
+   *
+   * @example
+   * ```ts
+   * import { StreamWriter } from "@aio/asyncio";
+   * import { assertEquals } from "@std/assert";
+   *
+   * const writer = new StreamWriter(new WritableStream());
+   * writer.setWriteBufferLimits({ high: 1024 });
+   * assertEquals(writer.getWriteBufferLimits(), { high: 1024, low: 256 });
+   * writer.close();
+   * ```
+   */
+  setWriteBufferLimits(limits: WriteBufferLimits = {}): void {
+    [this.#high, this.#low] = checkLimits(limits, "set write buffer limits");
+    if (this.#size > this.#high) {
+      this.#paused = true;
+    } else if (this.#paused && this.#size <= this.#low) {
+      this.#paused = false;
+      this.#settle(this.#drainers);
+    }
+  }
+
+  /**
+   * The current high- and low-water marks.
+   *
+   * @returns `{ high, low }` in bytes.
+   *
+   * @example
+   * ```ts
+   * import { StreamWriter } from "@aio/asyncio";
+   * import { assertEquals } from "@std/assert";
+   *
+   * const writer = new StreamWriter(new WritableStream());
+   * assertEquals(writer.getWriteBufferLimits(), { high: 65536, low: 16384 });
+   * writer.close();
+   * ```
+   */
+  getWriteBufferLimits(): { high: number; low: number } {
+    return { high: this.#high, low: this.#low };
+  }
+
+  /**
+   * How many bytes are buffered: written by the caller and not yet by the
+   * connection (bytes in flight included).
+   *
+   * @returns The buffered byte count.
+   *
+   * @example
+   * ```ts
+   * import { StreamWriter } from "@aio/asyncio";
+   * import { assertEquals } from "@std/assert";
+   *
+   * const writer = new StreamWriter(new WritableStream());
+   * writer.write("abc");
+   * assertEquals(writer.getWriteBufferSize(), 3);
+   * writer.close();
+   * await writer.waitClosed();
+   * assertEquals(writer.getWriteBufferSize(), 0);
+   * ```
+   */
+  getWriteBufferSize(): number {
+    return this.#size;
+  }
+
+  // ---------------------------------------------------------- half-close
+
+  /**
+   * Whether {@linkcode writeEof} is supported: the target can shut down its
+   * write side (TCP, TLS and Unix conns, streams).
+   *
+   * @returns `true` when `writeEof()` may be called.
+   *
+   * @example
+   * ```ts
+   * import { StreamWriter } from "@aio/asyncio";
+   * import { assert, assertFalse } from "@std/assert";
+   *
+   * assert(new StreamWriter(new WritableStream()).canWriteEof());
+   * assertFalse(new StreamWriter({ write: (p) => Promise.resolve(p.length) }).canWriteEof());
+   * ```
+   */
+  canWriteEof(): boolean {
+    return typeof this.#target.closeWrite === "function";
+  }
+
+  /**
+   * Shuts down the write side once the buffered data is written (a TCP
+   * half-close): the peer reads the end of the stream and may still answer,
+   * which the paired reader reads. Later writes throw. Does nothing after
+   * `close()` or a previous `writeEof()`.
+   *
+   * @throws {InvalidStateError} If the target cannot write EOF (see {@linkcode canWriteEof}).
+   *
+   * @example
+   * ```ts
+   * import { openConnection, startServer } from "@aio/asyncio";
+   * import { assertEquals } from "@std/assert";
+   *
+   * await using server = await startServer(async (reader, writer) => {
+   *   const request = await reader.text(); // until the client's EOF
+   *   writer.write(`got ${request.length} bytes`);
+   * }, { host: "127.0.0.1", port: 0 });
+   *
+   * await using conn = await openConnection("127.0.0.1", server.addr.port);
+   * conn.writer.write("12345");
+   * conn.writer.writeEof();
+   * assertEquals(await conn.reader.text(), "got 5 bytes");
+   * ```
+   */
+  writeEof(): void {
+    if (this.#state !== OPEN) return;
+    if (!this.canWriteEof()) {
+      throw new InvalidStateError(
+        "Cannot write EOF: the target has no closeWrite() (check canWriteEof() first)",
+      );
+    }
+    this.#state = EOF;
+    if (this.#failed) return;
+    this.#eof = EOF_WANTED;
+    this.#settleState();
+  }
+
+  // ---------------------------------------------------------------- closing
+
+  /**
+   * Closes the connection once the buffered data is written; returns at
+   * once. Use {@linkcode waitClosed} to wait for it. The paired reader then
+   * reads the end of the stream. Calling it again does nothing.
+   *
+   * @example
+   * ```ts
+   * import { StreamWriter } from "@aio/asyncio";
+   * import { assert } from "@std/assert";
+   *
+   * const writer = new StreamWriter(new WritableStream());
+   * writer.write("last words");
+   * writer.close();
+   * assert(writer.isClosing());
+   * await writer.waitClosed();
+   * ```
+   */
+  close(): void {
+    if (this.#state >= CLOSING) return;
+    this.#state = CLOSING;
+    this.#settleState();
+  }
+
+  /** Closes the target now; the buffered data is dropped. */
+  #abort(): void {
+    if (this.#closed) return;
+    if (this.#state < CLOSING) this.#state = CLOSING;
+    this.#dropBuffer();
+    this.#finishClose();
+  }
+
+  #finishClose(): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    this.#state = CLOSED;
+    const dropped = new InvalidStateError("The writer was closed before its buffer was written");
+    this.#settle(this.#drainers, this.#failed ? this.#error : dropped);
+    this.#settle(this.#idlers, this.#failed ? this.#error : dropped);
+    let closing: void | Promise<void> = undefined;
+    try {
+      closing = this.#target.close?.();
+    } catch (e) {
+      if (!isLocalClose(e)) this.#setError(e);
+    }
+    if (closing instanceof Promise) {
+      closing.then(() => this.#closeDone(), (e) => {
+        this.#setError(e);
+        this.#closeDone();
+      });
+    } else {
+      this.#closeDone();
+    }
+  }
+
+  /** Records `error` as the writer's failure, unless it already failed. */
+  #setError(error: unknown): void {
+    if (!this.#failed) {
+      this.#failed = true;
+      this.#error = error;
+    }
+  }
+
+  #closeDone(): void {
+    this.#finished = true;
+    if (this.#failed) {
+      if (this.#closers?.size) this.#errorSeen = true;
+      this.#settle(this.#closers, this.#error);
+    } else {
+      this.#settle(this.#closers);
+    }
+  }
+
+  /**
+   * Whether the writer is closing or closed: `close()` was called, or
+   * writing failed.
+   *
+   * @returns `true` once no more data will be written.
+   *
+   * @example
+   * ```ts
+   * import { StreamWriter } from "@aio/asyncio";
+   * import { assert, assertFalse } from "@std/assert";
+   *
+   * const writer = new StreamWriter(new WritableStream());
+   * assertFalse(writer.isClosing());
+   * writer.close();
+   * assert(writer.isClosing());
+   * ```
+   */
+  isClosing(): boolean {
+    return this.#state >= CLOSING || this.#failed;
+  }
+
+  /**
+   * Waits until the connection is closed (after {@linkcode close}, once the
+   * buffer is written). Rejects with the connection's error if writing
+   * failed, since buffered data was then lost.
+   *
+   * @param options `signal` to cancel the wait (the close goes on).
+   * @returns A promise that resolves once the connection is closed.
+   * @throws The connection's error, as a rejection.
+   *
+   * @example
+   * ```ts
+   * import { StreamWriter } from "@aio/asyncio";
+   *
+   * const writer = new StreamWriter(new WritableStream());
+   * writer.close();
+   * await writer.waitClosed();
+   * ```
+   */
+  waitClosed(options?: WriterWaitOptions): Promise<void> {
+    const signal = options?.signal;
+    if (this.#finished) {
+      if (signal?.aborted) return Promise.reject(abortReason(signal));
+      if (this.#failed) {
+        this.#errorSeen = true;
+        return Promise.reject(this.#error);
+      }
+      return Promise.resolve();
+    }
+    return this.#wait("closers", signal);
+  }
+
+  /**
+   * `close()` then `waitClosed()`, for `await using`. Rejects with the
+   * connection's error only if buffered data was lost and no earlier call
+   * reported it. In an already cancelled task it does not wait: the close
+   * goes on in the background.
+   *
+   * @returns A promise that resolves once the connection is closed.
+   *
+   * @example
+   * ```ts
+   * import { StreamWriter } from "@aio/asyncio";
+   *
+   * {
+   *   await using writer = new StreamWriter(new WritableStream());
+   *   writer.write("bye");
+   * } // closed here
+   * ```
+   */
+  async [Symbol.asyncDispose](): Promise<void> {
+    this.close();
+    if (currentScope()?.signal.aborted && !this.#closed) return;
+    const seen = this.#errorSeen;
+    try {
+      await this.waitClosed();
+    } catch (e) {
+      if (this.#failed && e === this.#error && seen) return;
+      throw e;
+    }
+  }
+
+  // ------------------------------------------------------------ information
+
+  /**
+   * Information about the connection, like asyncio's `get_extra_info`:
+   * `"peername"` (the remote address), `"sockname"` (the local address),
+   * `"socket"` (the conn written to: the TLS conn after `startTls`).
+   *
+   * @param name What to look up.
+   * @param defaultValue What to return when the information is not available.
+   * @returns The value, or `defaultValue`.
+   *
+   * @example
+   * ```ts
+   * import { openConnection, startServer } from "@aio/asyncio";
+   * import { assertEquals } from "@std/assert";
+   *
+   * await using server = await startServer(() => {}, { host: "127.0.0.1", port: 0 });
+   * await using conn = await openConnection("127.0.0.1", server.addr.port);
+   * const peer = conn.writer.getExtraInfo("peername") as Deno.NetAddr;
+   * assertEquals(peer.port, server.addr.port);
+   * assertEquals(conn.writer.getExtraInfo("cipher", "none"), "none");
+   * ```
+   */
+  getExtraInfo(
+    name: ExtraInfoName | (string & Record<never, never>),
+    defaultValue?: unknown,
+  ): unknown {
+    const t = this.#transport as Writer;
+    let value: unknown;
+    switch (name) {
+      case "peername":
+        value = t.remoteAddr;
+        break;
+      case "sockname":
+        value = t.localAddr;
+        break;
+      case "socket":
+        value = t;
+        break;
+    }
+    return value === undefined ? defaultValue : value;
+  }
+
+  // --------------------------------------------------------------- streams
+
+  /**
+   * A `WritableStream` that writes through this writer, waiting on
+   * {@linkcode drain} after each chunk (so `pipeTo` gets backpressure).
+   * Closing it writes EOF when the target supports it (the connection stays
+   * open for reading), else closes the writer, and resolves once everything
+   * is written. Aborting it closes the writer.
+   *
+   * @returns The stream; the same one on every access.
+   *
+   * @example
+   * ```ts
+   * import { openConnection, startServer } from "@aio/asyncio";
+   * import { assertEquals } from "@std/assert";
+   *
+   * await using server = await startServer(async (reader, writer) => {
+   *   writer.write((await reader.text()).toUpperCase());
+   * }, { host: "127.0.0.1", port: 0 });
+   *
+   * await using conn = await openConnection("127.0.0.1", server.addr.port);
+   * await ReadableStream.from(["a", "b", "c"])
+   *   .pipeThrough(new TextEncoderStream())
+   *   .pipeTo(conn.writer.writable);
+   * assertEquals(await conn.reader.text(), "ABC");
+   * ```
+   */
+  get writable(): WritableStream<Uint8Array> {
+    return this.#writable ??= new WritableStream<Uint8Array>({
+      write: (chunk) => {
+        this.write(chunk);
+        return this.drain();
+      },
+      close: () => {
+        if (this.canWriteEof()) this.writeEof();
+        else this.close();
+        return this.#whenIdle();
+      },
+      abort: () => {
+        this.close();
+      },
+    });
+  }
+
+  /** Resolves once the buffer is written (and the EOF sent, if asked for). */
+  #whenIdle(signal?: AbortSignal): Promise<void> {
+    if (this.#failed) {
+      this.#errorSeen = true;
+      return Promise.reject(this.#error);
+    }
+    if (this.#closed) return this.#finished ? Promise.resolve() : this.#wait("closers", signal);
+    if (
+      !this.#flushing && this.#size === 0 && this.#eof !== EOF_WANTED && this.#eof !== EOF_SENDING
+    ) {
+      return Promise.resolve();
+    }
+    return this.#wait("idlers", signal);
+  }
+
+  // -------------------------------------------------------------------- TLS
+
+  /**
+   * Upgrades the connection to TLS in place (`Deno.startTls`, client side),
+   * like asyncio's `start_tls`: the buffered data is written in clear first,
+   * then the handshake runs, and this writer and its paired reader go on over
+   * TLS, keeping the bytes the reader had already buffered. Writes made
+   * meanwhile are sent encrypted.
+   *
+   * The reader must not be in the middle of reading from the socket (no read
+   * waiting for data); the connection must be a plain TCP one.
+   *
+   * @param options `hostname` to verify, `caCerts`, `alpnProtocols`, `signal`.
+   * @returns A promise that resolves once the handshake is done.
+   * @throws {InvalidStateError} (as a rejection) If the writer is closing or
+   * already uses TLS, or the reader is reading.
+   * @throws {TypeError} (as a rejection) If the connection is not TCP, or an
+   * option has the wrong type.
+   * @throws The handshake's error (the connection is then closed), as a rejection.
+   *
+   * @example
+   * ```ts ignore
+   * import { openConnection } from "@aio/asyncio";
+   *
+   * // A mail server that speaks STARTTLS.
+   * await using conn = await openConnection("mail.example.com", 25);
+   * const [reader, writer] = conn;
+   * await reader.readLine();
+   * writer.write("STARTTLS\r\n");
+   * await reader.readLine();
+   * await writer.startTls({ hostname: "mail.example.com" });
+   * writer.write("EHLO me\r\n");
+   * ```
+   */
+  async startTls(options: StartTlsOptions = {}): Promise<void> {
+    if (typeof options !== "object" || options === null) {
+      throw new TypeError(
+        `Cannot start TLS: 'options' must be an object: current value is ${describe(options)}`,
+      );
+    }
+    const { hostname, signal } = options;
+    if (hostname !== undefined && (typeof hostname !== "string" || hostname === "")) {
+      throw new TypeError(
+        `Cannot start TLS: 'hostname' must be a non-empty string: current value is ${
+          describe(hostname)
+        }`,
+      );
+    }
+    const caCerts = checkStrings(options.caCerts, "caCerts", "start TLS");
+    const alpnProtocols = checkStrings(options.alpnProtocols, "alpnProtocols", "start TLS");
+    if (signal?.aborted) throw abortReason(signal);
+    if (this.#state !== OPEN || this.#failed) this.#refuse("start TLS");
+    if (this.#upgrading) {
+      throw new InvalidStateError("Cannot start TLS: an upgrade is already in progress");
+    }
+    const conn = this.#transport as Deno.TcpConn;
+    if (typeof (conn as unknown as Deno.TlsConn).handshake === "function") {
+      throw new InvalidStateError("Cannot start TLS: the connection already uses TLS");
+    }
+    if (conn instanceof WritableStream || conn.remoteAddr?.transport !== "tcp") {
+      throw new TypeError("Cannot start TLS: the connection is not a TCP connection");
+    }
+    this.#upgrading = true;
+    this.#seal();
+    this.#clearLeft = this.#size;
+    try {
+      // What was written before this call goes out in clear, before the
+      // handshake; what is written from now on waits for the upgrade.
+      if (this.#flushing) {
+        await cancellable<void>((resolve) => {
+          this.#upgradeIdle = resolve;
+          return () => void (this.#upgradeIdle = null);
+        }, signal);
+        this.#upgradeIdle = null;
+      }
+      if (this.#failed || this.#closed) this.#refuse("start TLS");
+    } catch (e) {
+      this.#upgradeIdle = null;
+      this.#upgrading = false;
+      this.#settleState();
+      throw e;
+    }
+    // Until the upgrade is done, the reader reads through a gate that waits for it.
+    const done: { tls?: Deno.TlsConn } = {};
+    let ready!: (conn: Deno.TlsConn) => void;
+    let broken!: (error: unknown) => void;
+    const upgraded = new Promise<Deno.TlsConn>((resolve, reject) => {
+      ready = resolve;
+      broken = reject;
+    });
+    upgraded.catch(() => {});
+    const gate = {
+      read: (p: Uint8Array) =>
+        done.tls !== undefined ? done.tls.read(p) : upgraded.then((c) => c.read(p)),
+    };
+    const reader = this.#reader;
+    if (reader !== undefined) {
+      try {
+        replaceReaderSource(reader, gate);
+      } catch (e) {
+        this.#upgrading = false;
+        this.#settleState();
+        throw new InvalidStateError(
+          "Cannot start TLS while the reader is reading from the connection",
+          { cause: e },
+        );
+      }
+    }
+    const linked = linkedSignal(signal);
+    let conn2: Deno.TlsConn | undefined;
+    const stop = linked
+      ? subscribe(linked, () => {
+        try {
+          conn2?.close();
+        } catch {
+          // Already closed.
+        }
+      })
+      : undefined;
+    try {
+      const settings = {
+        hostname: hostname ?? this.#hostname ?? conn.remoteAddr.hostname,
+        caCerts,
+        alpnProtocols,
+      };
+      const own = (conn as unknown as Partial<SelfUpgrading>)[startTlsHook];
+      conn2 = own ? await own.call(conn, settings, linked) : await Deno.startTls(conn, settings);
+      if (linked?.aborted) {
+        conn2.close();
+        throw abortReason(linked);
+      }
+      try {
+        await conn2.handshake();
+      } catch (e) {
+        if (linked?.aborted) throw abortReason(linked);
+        throw e;
+      }
+    } catch (e) {
+      stop?.();
+      const error = new InvalidStateError(
+        "The connection was closed: its TLS upgrade did not complete",
+        { cause: e },
+      );
+      broken(error);
+      this.#transport = conn2 ?? conn;
+      this.#target = {
+        write: () => Promise.reject(error),
+        close: () => {
+          try {
+            (conn2 ?? conn).close();
+          } catch {
+            // Closed by the cancellation, or consumed by Deno.startTls.
+          }
+        },
+      };
+      this.#upgrading = false;
+      this.#fail(error);
+      this.#errorSeen = true;
+      this.#abort();
+      throw e;
+    }
+    stop?.();
+    const tls = done.tls = conn2;
+    ready(tls);
+    this.#transport = tls;
+    this.#target = tls;
+    if (reader !== undefined) {
+      try {
+        replaceReaderSource(reader, tls);
+      } catch {
+        // A read is in flight through the gate, which forwards to `tls` from now on.
+      }
+    }
+    this.#upgrading = false;
+    this.#settleState();
+  }
+}
+
+/**
+ * Closes `writer`'s connection now, dropping what is buffered.
+ *
+ * @internal Not part of the public API.
+ * @param writer The writer.
+ */
+export function abortWriter(writer: StreamWriter): void {
+  internals.abort(writer);
+}
+
+/**
+ * Records the host a writer's connection was opened to, the default server
+ * name of `startTls`.
+ *
+ * @internal Not part of the public API.
+ * @param writer The writer.
+ * @param hostname The host name.
+ */
+export function setWriterHostname(writer: StreamWriter, hostname: string): void {
+  internals.setHostname(writer, hostname);
+}
