@@ -1,0 +1,786 @@
+/**
+ * downloader: fetch many files at once — the asyncio tutorials' concurrent
+ * image downloader, grown into a usable tool on aio's `TaskGroup`,
+ * `Semaphore` and streams.
+ *
+ *     deno run --allow-net --allow-read --allow-write examples/downloader.ts -o out URL...
+ *
+ * - at most `-c N` downloads at once (a `Semaphore`), all owned by one
+ *   `TaskGroup`: Ctrl-C cancels the group, and every task removes its
+ *   `.part` file on the way out;
+ * - network errors, 5xx and 429 responses are retried with exponential
+ *   backoff and jitter, honouring `Retry-After`;
+ * - each file is written to `NAME.part` and renamed to `NAME` only once
+ *   complete, so a failed or interrupted download never leaves a partial
+ *   file under its final name;
+ * - file names come from the URL path, sanitised so that they never leave
+ *   the output directory; duplicates get distinct names;
+ * - a live progress line on a terminal, plain log lines otherwise, and a
+ *   summary table at the end. Exit status 1 if any download failed.
+ *
+ * Permissions: `--allow-net` (or `--allow-net=HOST,...`), `--allow-write`
+ * and `--allow-read` for the output directory (`--allow-read` also for
+ * `-i FILE` and `--cacert FILE`).
+ *
+ * @module
+ */
+import {
+  CancelledError,
+  ConnectionError,
+  InvalidStateError,
+  isCancellation,
+  Semaphore,
+  sleep,
+  TaskGroup,
+  TimeoutError,
+} from "../mod.ts";
+import {
+  HttpClient,
+  HttpProtocolError,
+  IncompleteBodyError,
+  RemoteDisconnectedError,
+  toHttpUrl,
+} from "./http/mod.ts";
+import { formatBytes, formatDuration, parseOptions, UsageError, writeAll } from "./http/cli.ts";
+
+const HELP = `Usage: downloader.ts [-c N] [-o DIR] [--retries N] [--timeout S] [-i FILE] URL...
+
+Downloads files over HTTP/1.1 (http: or https:), several at once.
+
+  URL...          the URLs to download
+  -i FILE         also read URLs from FILE, one per line ('-' for stdin;
+                  empty lines and lines starting with # are skipped)
+  -o DIR          the directory to write to (default: the current one;
+                  created if missing)
+  -c N            download at most N files at once (default 4)
+  --retries N     retry a download up to N times after a network error or a
+                  5xx or 429 response (default 3), waiting longer each time
+                  (0.5 s, 1 s, 2 s... with jitter), or as long as the server's
+                  Retry-After asks (at most a minute)
+  --timeout S     fail an attempt when no data arrives for S seconds (default 30)
+  --cacert FILE   also trust the CA certificate(s) in FILE (PEM), for https:
+  -q, --quiet     print only the summary
+  -h, --help      show this help
+
+Each file is named after the last segment of its URL path (made safe: it
+never leaves DIR) and written to NAME.part, then renamed to NAME when
+complete; an existing NAME is replaced. Two URLs with the same name get
+NAME, NAME-1, ... Ctrl-C stops every download and removes the .part files.
+
+Exit status: 0 when every file was downloaded, 1 when any failed, 2 for a
+bad command line, 130 when interrupted.
+`;
+
+// ------------------------------------------------------------ file names
+
+const WINDOWS_RESERVED = /^(con|prn|aux|nul|com\d|lpt\d)(\..*)?$/i;
+// deno-lint-ignore no-control-regex -- control characters are what this replaces
+const UNSAFE = /[\x00-\x1f\x7f<>:"|?*]/g;
+const MAX_NAME_BYTES = 200;
+const encoder = new TextEncoder();
+
+/**
+ * A file name for `url`, safe to join to a directory: the last non-empty
+ * segment of the URL path, percent-decoded, with everything up to its last
+ * `/` or `\` dropped, control and reserved characters replaced by `_`,
+ * leading dots and trailing dots and spaces removed, and at most 200 bytes
+ * long. `index.html` for a directory URL, `download` when nothing is left.
+ *
+ * @param url The URL.
+ * @returns A name without path separators that is neither `.` nor `..`.
+ */
+export function safeFileName(url: URL): string {
+  const segments = url.pathname.split("/");
+  const last = segments.at(-1) ?? "";
+  if (last === "") return "index.html";
+  let name: string;
+  try {
+    name = decodeURIComponent(last);
+  } catch {
+    name = last;
+  }
+  name = name.slice(Math.max(name.lastIndexOf("/"), name.lastIndexOf("\\")) + 1);
+  name = name.replace(UNSAFE, "_").replace(/^[.\s]+/, "").replace(/[.\s]+$/, "");
+  if (WINDOWS_RESERVED.test(name)) name = `_${name}`;
+  name = truncateName(name);
+  return name === "" ? "download" : name;
+}
+
+function truncateName(name: string): string {
+  if (encoder.encode(name).length <= MAX_NAME_BYTES) return name;
+  const dot = name.lastIndexOf(".");
+  const ext = dot > 0 && name.length - dot <= 16 ? name.slice(dot) : "";
+  let stem = [...name.slice(0, name.length - ext.length)];
+  while (encoder.encode(stem.join("") + ext).length > MAX_NAME_BYTES) stem = stem.slice(0, -1);
+  return stem.join("") + ext;
+}
+
+/**
+ * Hands out distinct file names: a name already given (compared without
+ * case, as on macOS and Windows), or one that would collide with another
+ * download's `.part` file, becomes `stem-1.ext`, `stem-2.ext`, ...
+ */
+export class NameRegistry {
+  #taken = new Set<string>();
+
+  /**
+   * Reserves a distinct name based on `name`.
+   *
+   * @param name The wanted name.
+   * @returns `name`, or a numbered variant of it.
+   */
+  reserve(name: string): string {
+    const dot = name.lastIndexOf(".");
+    const [stem, ext] = dot > 0 ? [name.slice(0, dot), name.slice(dot)] : [name, ""];
+    for (let n = 0;; n++) {
+      const candidate = n === 0 ? name : `${stem}-${n}${ext}`;
+      const key = candidate.toLowerCase();
+      if (!this.#taken.has(key) && !this.#taken.has(`${key}.part`)) {
+        this.#taken.add(key);
+        this.#taken.add(`${key}.part`);
+        return candidate;
+      }
+    }
+  }
+}
+
+// ------------------------------------------------------------- retrying
+
+/** A response with a status that is not a success. */
+export class HttpStatusError extends Error {
+  /** The status code. */
+  readonly status: number;
+  /** Milliseconds the server asked to wait (`Retry-After`), or `null`. */
+  readonly retryAfter: number | null;
+
+  /**
+   * Creates a status error.
+   *
+   * @param status The status code.
+   * @param statusText The reason phrase.
+   * @param retryAfter The wait the server asked for, in milliseconds.
+   */
+  constructor(status: number, statusText: string, retryAfter: number | null) {
+    super(`${status} ${statusText}`.trimEnd());
+    this.name = "HttpStatusError";
+    this.status = status;
+    this.retryAfter = retryAfter;
+  }
+}
+
+/**
+ * Milliseconds to wait from a `Retry-After` value: delay-seconds or an
+ * HTTP date (RFC 9110 §10.2.3).
+ *
+ * @param value The field value, or `null`.
+ * @param now The current time (ms since the epoch).
+ * @returns The wait, at least 0, or `null` when absent or invalid.
+ */
+export function parseRetryAfter(value: string | null, now = Date.now()): number | null {
+  if (value === null) return null;
+  const text = value.trim();
+  if (/^\d+$/.test(text)) return Number(text) * 1000;
+  const date = Date.parse(text);
+  return Number.isNaN(date) ? null : Math.max(0, date - now);
+}
+
+const NETWORK_ERRORS = [
+  ConnectionError,
+  TimeoutError,
+  IncompleteBodyError,
+  RemoteDisconnectedError,
+  Deno.errors.ConnectionReset,
+  Deno.errors.ConnectionAborted,
+  Deno.errors.BrokenPipe,
+  Deno.errors.UnexpectedEof,
+  Deno.errors.NotConnected,
+  Deno.errors.TimedOut,
+];
+
+/**
+ * Whether a failed attempt is worth repeating: a network error (the
+ * connection failed, was cut, or went silent), or a 5xx, 429 or 408
+ * response.
+ *
+ * @param e What the attempt failed with.
+ * @returns `true` when another attempt may succeed.
+ */
+export function isRetryable(e: unknown): boolean {
+  if (e instanceof HttpStatusError) {
+    return e.status >= 500 || e.status === 429 || e.status === 408;
+  }
+  return NETWORK_ERRORS.some((type) => e instanceof type);
+}
+
+// ------------------------------------------------------------ downloading
+
+/** Where one download stands. */
+export type DownloadState = "queued" | "active" | "waiting" | "ok" | "failed" | "cancelled";
+
+/** One URL's download: live while it runs, final once `state` is ok, failed or cancelled. */
+export interface DownloadResult {
+  /** Its position in the input. */
+  readonly index: number;
+  /** The URL as given. */
+  readonly url: string;
+  /** The file name in the output directory (empty for an invalid URL). */
+  readonly name: string;
+  /** The file's path. */
+  readonly path: string;
+  /** Where it stands. */
+  state: DownloadState;
+  /** Body bytes received by the current (or last) attempt. */
+  bytes: number;
+  /** The body length the server announced, or `null`. */
+  total: number | null;
+  /** Attempts made so far. */
+  attempts: number;
+  /** The last response status, if any. */
+  status: number | null;
+  /** Milliseconds from the first attempt to the end. */
+  ms: number;
+  /** Why each failed attempt failed, in order. */
+  readonly problems: string[];
+  /** Why it failed, when it did. */
+  error: string | null;
+}
+
+/** What a {@linkcode Downloader} tells as it goes. */
+export type DownloadEvent =
+  | { type: "start"; result: DownloadResult }
+  | { type: "retry"; result: DownloadResult; delay: number; reason: string }
+  | { type: "done"; result: DownloadResult };
+
+/** Settings of a {@linkcode Downloader}. */
+export interface DownloaderOptions {
+  /** The directory to write to (it must exist). */
+  dir: string;
+  /** The most downloads at once; default 4. */
+  concurrency?: number;
+  /** Retries after a retryable failure; default 3. */
+  retries?: number;
+  /** Milliseconds without data before an attempt fails; default 30 000. */
+  readTimeout?: number;
+  /** The HTTP client to use; default a new one (closed by `run`). */
+  client?: HttpClient;
+  /** The first backoff delay in ms; default 500. Each retry doubles it, with jitter. */
+  backoffBase?: number;
+  /** The longest backoff delay (and the longest `Retry-After` honoured) in ms; default 60 000. */
+  backoffMax?: number;
+  /** How to wait between attempts; default aio's `sleep` (cancellable). For tests. */
+  sleep?: (ms: number) => Promise<void>;
+  /** The jitter source, uniform in [0, 1); default `Math.random`. For tests. */
+  random?: () => number;
+}
+
+/** Options of {@linkcode Downloader.run}. */
+export interface RunOptions {
+  /** Aborting it cancels every download. */
+  signal?: AbortSignal;
+  /** Called on each start, retry and end of a download. */
+  onEvent?: (event: DownloadEvent) => void;
+}
+
+/**
+ * Why an attempt failed, in a few words: the file and URL are known from
+ * where the reason is shown, so the messages that repeat the URL are
+ * shortened.
+ *
+ * @param e What the attempt failed with.
+ * @returns The reason.
+ */
+export function describeError(e: unknown): string {
+  if (e instanceof IncompleteBodyError) {
+    return `connection closed after ${e.received} of ${e.expected ?? "?"} bytes`;
+  }
+  if (e instanceof RemoteDisconnectedError) {
+    return e.received === 0
+      ? "connection closed before the response"
+      : `connection closed after ${e.received} bytes of the response head`;
+  }
+  if (e instanceof HttpProtocolError) return e.message.replace(` from ${e.url}`, "");
+  if (e instanceof TimeoutError) return e.message.replace(/^[A-Z]+ \S+: /, "");
+  if (e instanceof HttpStatusError || e instanceof ConnectionError) return e.message;
+  if (e instanceof TypeError && e.message.startsWith("Cannot send a request")) {
+    return e.message.replace(/^Cannot send a request(?: to \S+)?: /, ""); // a bad URL
+  }
+  if (e instanceof Error) return `${e.name}: ${e.message}`;
+  return String(e);
+}
+
+function checkNumber(
+  value: unknown,
+  name: string,
+  min: number,
+  integer = false,
+): number | undefined {
+  if (value === undefined) return undefined;
+  if (
+    typeof value !== "number" || Number.isNaN(value) || value < min ||
+    (integer && !Number.isInteger(value))
+  ) {
+    throw new RangeError(
+      `Cannot create Downloader: '${name}' must be ${
+        integer ? "an integer" : "a number"
+      } >= ${min}: ` +
+        `current value is ${value}`,
+    );
+  }
+  return value;
+}
+
+async function removeQuietly(path: string): Promise<void> {
+  try {
+    await Deno.remove(path);
+  } catch (e) {
+    if (!(e instanceof Deno.errors.NotFound)) throw e;
+  }
+}
+
+/**
+ * Downloads a list of URLs into a directory: `run()` starts them all in a
+ * `TaskGroup`, at most `concurrency` at a time, and ends when all have
+ * ended; `results` holds each one's live state, in input order.
+ *
+ * Cancelling `run()` (its `signal`, or the task running it) cancels every
+ * download; each removes its `.part` file, and `run()` rejects with the
+ * cancellation once all have stopped.
+ */
+export class Downloader {
+  /** Each URL's download, in input order. */
+  readonly results: DownloadResult[];
+  readonly #dir: string;
+  readonly #concurrency: number;
+  readonly #retries: number;
+  readonly #readTimeout: number;
+  readonly #client: HttpClient | undefined;
+  readonly #base: number;
+  readonly #max: number;
+  readonly #sleep: (ms: number) => Promise<void>;
+  readonly #random: () => number;
+  #onEvent: (event: DownloadEvent) => void = () => {};
+  #ran = false;
+
+  /**
+   * Prepares the downloads: checks the URLs and gives each a distinct name.
+   *
+   * @param urls The URLs; an invalid one fails at once when run.
+   * @param options The output directory, limits, retry policy and hooks.
+   */
+  constructor(urls: readonly string[], options: DownloaderOptions) {
+    if (typeof options?.dir !== "string") {
+      throw new TypeError(
+        `Cannot create Downloader: 'dir' must be a string: current value is ${options?.dir}`,
+      );
+    }
+    this.#dir = options.dir === "" ? "." : options.dir;
+    this.#concurrency = checkNumber(options.concurrency, "concurrency", 1, true) ?? 4;
+    this.#retries = checkNumber(options.retries, "retries", 0, true) ?? 3;
+    this.#readTimeout = checkNumber(options.readTimeout, "readTimeout", 1) ?? 30_000;
+    this.#client = options.client;
+    this.#base = checkNumber(options.backoffBase, "backoffBase", 0) ?? 500;
+    this.#max = checkNumber(options.backoffMax, "backoffMax", 0) ?? 60_000;
+    this.#sleep = options.sleep ?? ((ms) => sleep(ms));
+    this.#random = options.random ?? Math.random;
+    const names = new NameRegistry();
+    this.results = urls.map((url, index) => {
+      let name = "";
+      try {
+        name = names.reserve(safeFileName(toHttpUrl(url)));
+      } catch {
+        // Reported when run.
+      }
+      const sep = /[\\/]$/.test(this.#dir) ? "" : "/";
+      return {
+        index,
+        url,
+        name,
+        path: name === "" ? "" : `${this.#dir}${sep}${name}`,
+        state: "queued",
+        bytes: 0,
+        total: null,
+        attempts: 0,
+        status: null,
+        ms: 0,
+        problems: [],
+        error: null,
+      };
+    });
+  }
+
+  /**
+   * Runs every download and waits for all of them.
+   *
+   * @param options `signal` cancels every download; `onEvent` hears each
+   * start, retry and end.
+   * @returns The results, in input order.
+   * @throws The cancellation, once every download has stopped and cleaned up.
+   */
+  async run(options: RunOptions = {}): Promise<DownloadResult[]> {
+    if (this.#ran) throw new InvalidStateError("Cannot run a Downloader twice");
+    this.#ran = true;
+    this.#onEvent = options.onEvent ?? (() => {});
+    const client = this.#client ?? new HttpClient({
+      maxConnectionsPerOrigin: this.#concurrency,
+    });
+    const limit = new Semaphore(this.#concurrency);
+    try {
+      await TaskGroup.run((tg) => {
+        for (const result of this.results) {
+          tg.createTask(() => this.#download(result, client, limit), {
+            name: `download ${result.url}`,
+          });
+        }
+      }, { signal: options.signal });
+    } finally {
+      for (const result of this.results) {
+        if (result.state !== "ok" && result.state !== "failed") result.state = "cancelled";
+      }
+      if (this.#client === undefined) await client.close();
+    }
+    return this.results;
+  }
+
+  /** One URL: attempts until success, a final failure, or cancellation. Never throws otherwise. */
+  async #download(result: DownloadResult, client: HttpClient, limit: Semaphore): Promise<void> {
+    // Timed from the first attempt, not from the wait for a slot.
+    let started: number | undefined;
+    const end = (state: "ok" | "failed", error: unknown = null) => {
+      result.state = state;
+      result.error = error === null ? null : describeError(error);
+      result.ms = started === undefined ? 0 : performance.now() - started;
+      this.#onEvent({ type: "done", result });
+    };
+    let url: URL;
+    try {
+      url = toHttpUrl(result.url);
+    } catch (e) {
+      return end("failed", e);
+    }
+    try {
+      for (;;) {
+        let delay: number;
+        {
+          // Hold a slot only while downloading, not while backing off.
+          using _permit = await limit.acquire();
+          started ??= performance.now();
+          result.attempts++;
+          result.state = "active";
+          this.#onEvent({ type: "start", result });
+          try {
+            await this.#attempt(result, url, client);
+            return end("ok");
+          } catch (e) {
+            if (isCancellation(e)) throw e;
+            const reason = describeError(e);
+            result.problems.push(reason);
+            if (!isRetryable(e) || result.attempts > this.#retries) return end("failed", e);
+            delay = this.#delay(result.attempts, e);
+            result.state = "waiting";
+            this.#onEvent({ type: "retry", result, delay, reason });
+          }
+        }
+        await this.#sleep(delay);
+      }
+    } finally {
+      if (started !== undefined) result.ms = performance.now() - started;
+    }
+  }
+
+  /** Exponential backoff with jitter; a server's Retry-After wins when it asks for longer. */
+  #delay(attempt: number, e: unknown): number {
+    const exponential = Math.min(this.#max, this.#base * 2 ** (attempt - 1));
+    const jittered = exponential / 2 + (exponential / 2) * this.#random();
+    const asked = e instanceof HttpStatusError ? e.retryAfter : null;
+    return asked === null ? jittered : Math.min(this.#max, Math.max(asked, jittered));
+  }
+
+  /** One attempt: GET into NAME.part, then rename. The .part file never outlives a failure. */
+  async #attempt(result: DownloadResult, url: URL, client: HttpClient): Promise<void> {
+    result.bytes = 0;
+    result.total = null;
+    await using res = await client.get(url, { readTimeout: this.#readTimeout });
+    result.status = res.status;
+    if (!res.ok) {
+      await res.discard(); // a short error page: keep the connection
+      throw new HttpStatusError(
+        res.status,
+        res.statusText,
+        parseRetryAfter(res.header("retry-after")),
+      );
+    }
+    result.total = res.contentLength;
+    const part = `${result.path}.part`;
+    let renamed = false;
+    try {
+      using file = await Deno.open(part, { write: true, create: true, truncate: true });
+      for await (const chunk of res) {
+        await writeAll(file, chunk);
+        result.bytes += chunk.length;
+      }
+      await Deno.rename(part, result.path);
+      renamed = true;
+    } finally {
+      if (!renamed) await removeQuietly(part);
+    }
+  }
+}
+
+// -------------------------------------------------------------- reporting
+
+/**
+ * Shows progress: on a terminal, one status line redrawn ten times a
+ * second (files done/total, bytes, rate, ETA, the active downloads), with
+ * retries and failures printed above it; otherwise one plain line per
+ * event.
+ */
+export class ProgressReporter {
+  readonly #results: readonly DownloadResult[];
+  readonly #tty: boolean;
+  readonly #quiet: boolean;
+  readonly #out: (line: string) => void;
+  readonly #started = performance.now();
+  #timer: ReturnType<typeof setInterval> | undefined;
+  #drawn = false;
+
+  /**
+   * Creates a reporter.
+   *
+   * @param results The downloads' live results.
+   * @param options `tty`: draw a live line (default: whether stderr is a
+   * terminal); `quiet`: print nothing; `out`: where lines go (default stderr).
+   */
+  constructor(
+    results: readonly DownloadResult[],
+    options: { tty?: boolean; quiet?: boolean; out?: (line: string) => void } = {},
+  ) {
+    this.#results = results;
+    this.#tty = options.tty ?? Deno.stderr.isTerminal();
+    this.#quiet = options.quiet ?? false;
+    this.#out = options.out ?? ((line) => console.error(line));
+  }
+
+  /** Starts the live line (on a terminal). */
+  start(): void {
+    if (this.#tty && !this.#quiet) this.#timer = setInterval(() => this.#draw(), 100);
+  }
+
+  /** Stops the live line and erases it. */
+  stop(): void {
+    clearInterval(this.#timer);
+    this.#timer = undefined;
+    this.#clear();
+  }
+
+  /**
+   * Reports one event.
+   *
+   * @param event What happened.
+   */
+  onEvent = (event: DownloadEvent): void => {
+    if (this.#quiet) return;
+    const r = event.result;
+    let line: string | undefined;
+    if (event.type === "retry") {
+      line = `retry  ${r.name}: ${event.reason}; attempt ${r.attempts + 1} in ${
+        formatDuration(event.delay)
+      }`;
+    } else if (event.type === "done" && r.state === "failed") {
+      line = `FAILED ${r.name || r.url}: ${r.error}`;
+    } else if (event.type === "done" && !this.#tty) {
+      line = `done   ${r.name}  ${formatBytes(r.bytes)}  ${formatDuration(r.ms)}`;
+    }
+    if (line === undefined) return;
+    this.#clear();
+    this.#out(line);
+    if (this.#timer !== undefined) this.#draw();
+  };
+
+  /** The status line: files done/total, bytes, rate, ETA, active downloads. */
+  statusLine(): string {
+    const results = this.#results;
+    let done = 0;
+    let bytes = 0;
+    let known = 0;
+    let knownCount = 0;
+    const active: string[] = [];
+    for (const r of results) {
+      if (r.state === "ok" || r.state === "failed") done++;
+      bytes += r.bytes;
+      if (r.total !== null) {
+        known += r.total;
+        knownCount++;
+      }
+      if (r.state === "active") {
+        active.push(r.total ? `${r.name} ${Math.floor((100 * r.bytes) / r.total)}%` : r.name);
+      }
+    }
+    const elapsed = (performance.now() - this.#started) / 1000;
+    const rate = elapsed > 0 ? bytes / elapsed : 0;
+    // Files whose size is not known yet are guessed at the average known size.
+    const unknown = results.length - knownCount;
+    const estimate = known + (knownCount > 0 ? (unknown * known) / knownCount : 0);
+    const eta = rate > 0 && knownCount > 0
+      ? formatDuration((1000 * Math.max(0, estimate - bytes)) / rate)
+      : "?";
+    const width = String(results.length).length;
+    return `[${String(done).padStart(width)}/${results.length}] ${formatBytes(bytes)}  ` +
+      `${formatBytes(Math.round(rate))}/s  ETA ${eta}  ${active.join(", ")}`.trimEnd();
+  }
+
+  #draw(): void {
+    let columns = 80;
+    try {
+      columns = Deno.consoleSize().columns || 80;
+    } catch {
+      // Not a terminal after all: keep 80.
+    }
+    const line = this.statusLine();
+    const text = line.length >= columns ? `${line.slice(0, columns - 2)}…` : line;
+    Deno.stderr.writeSync(encoder.encode(`\r\x1b[2K${text}`));
+    this.#drawn = true;
+  }
+
+  #clear(): void {
+    if (!this.#drawn) return;
+    Deno.stderr.writeSync(encoder.encode("\r\x1b[2K"));
+    this.#drawn = false;
+  }
+}
+
+/**
+ * The final table: one row per URL (result, file, size, time, attempts,
+ * and what went wrong), then the totals.
+ *
+ * @param results The downloads' results.
+ * @param elapsed Milliseconds the whole run took.
+ * @returns The table as text.
+ */
+export function summaryTable(results: readonly DownloadResult[], elapsed: number): string {
+  const rows = results.map((r) => [
+    String(r.index + 1),
+    r.state === "ok" ? "ok" : r.state.toUpperCase(),
+    r.name || "-",
+    r.state === "ok" ? formatBytes(r.bytes) : "-",
+    formatDuration(r.ms),
+    String(r.attempts),
+    r.state === "ok"
+      ? (r.problems.length ? `retried (${r.problems.join("; ")})` : "")
+      : (r.error ?? ""),
+  ]);
+  const header = ["#", "result", "file", "size", "time", "tries", "notes"];
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((row) => row[i].length)));
+  const right = new Set([0, 3, 4, 5]);
+  const format = (row: string[]) =>
+    row.map((cell, i) => right.has(i) ? cell.padStart(widths[i]) : cell.padEnd(widths[i]))
+      .join("  ").trimEnd();
+  const ok = results.filter((r) => r.state === "ok");
+  const failed = results.filter((r) => r.state === "failed").length;
+  const cancelled = results.length - ok.length - failed;
+  const bytes = ok.reduce((sum, r) => sum + r.bytes, 0);
+  const rate = elapsed > 0 ? formatBytes(Math.round((bytes * 1000) / elapsed)) : "?";
+  const totals = [
+    `${ok.length} of ${results.length} files downloaded`,
+    failed ? `${failed} failed` : "",
+    cancelled ? `${cancelled} cancelled` : "",
+  ].filter(Boolean).join(", ");
+  return [
+    format(header),
+    ...rows.map(format),
+    `${totals}: ${formatBytes(bytes)} in ${formatDuration(elapsed)} (${rate}/s)`,
+  ].join("\n");
+}
+
+// ------------------------------------------------------------ the program
+
+async function readUrlList(path: string): Promise<string[]> {
+  const text = path === "-"
+    ? await new Response(Deno.stdin.readable).text()
+    : await Deno.readTextFile(path);
+  return text.split(/\r?\n/).map((line) => line.trim()).filter((line) =>
+    line !== "" && !line.startsWith("#")
+  );
+}
+
+/**
+ * Runs the program.
+ *
+ * @param args The command-line arguments.
+ * @returns The exit status.
+ */
+export async function main(args: string[]): Promise<number> {
+  let urls: string[];
+  let dir: string;
+  let concurrency: number;
+  let retries: number;
+  let readTimeout: number;
+  let quiet: boolean;
+  let caCerts: string[] | undefined;
+  try {
+    const { options, positional } = parseOptions(args, [
+      { name: "concurrency", short: "c", type: "integer", min: 1 },
+      { name: "output", short: "o", type: "string" },
+      { name: "retries", type: "integer", min: 0 },
+      { name: "timeout", type: "number", min: 0.001 },
+      { name: "input", short: "i", type: "string" },
+      { name: "cacert", type: "string" },
+      { name: "quiet", short: "q", type: "flag" },
+      { name: "help", short: "h", type: "flag" },
+    ]);
+    if (options.help) {
+      console.log(HELP);
+      return 0;
+    }
+    urls = [...positional];
+    if (options.input !== undefined) urls.push(...await readUrlList(options.input as string));
+    if (urls.length === 0) throw new UsageError("no URLs given");
+    dir = (options.output as string | undefined) ?? ".";
+    concurrency = (options.concurrency as number | undefined) ?? 4;
+    retries = (options.retries as number | undefined) ?? 3;
+    readTimeout = ((options.timeout as number | undefined) ?? 30) * 1000;
+    quiet = options.quiet === true;
+    if (options.cacert !== undefined) {
+      caCerts = [await Deno.readTextFile(options.cacert as string)];
+    }
+  } catch (e) {
+    if (!(e instanceof UsageError) && !(e instanceof Deno.errors.NotFound)) throw e;
+    console.error(`downloader: ${e.message}\nTry 'downloader.ts --help' for more.`);
+    return 2;
+  }
+  try {
+    await Deno.mkdir(dir, { recursive: true });
+  } catch (e) {
+    console.error(`downloader: cannot create the output directory ${dir}: ${describeError(e)}`);
+    return 1;
+  }
+
+  const started = performance.now();
+  await using client = new HttpClient({ caCerts, maxConnectionsPerOrigin: concurrency });
+  const downloader = new Downloader(urls, { dir, concurrency, retries, readTimeout, client });
+  const reporter = new ProgressReporter(downloader.results, { quiet });
+  const interrupt = new AbortController();
+  const onSigint = () => {
+    if (interrupt.signal.aborted) Deno.exit(130); // a second Ctrl-C: leave now
+    interrupt.abort(new CancelledError("interrupted by Ctrl-C"));
+  };
+  Deno.addSignalListener("SIGINT", onSigint);
+  let interrupted = false;
+  reporter.start();
+  try {
+    await downloader.run({ signal: interrupt.signal, onEvent: reporter.onEvent });
+  } catch (e) {
+    if (!isCancellation(e)) throw e;
+    interrupted = true;
+  } finally {
+    reporter.stop();
+    Deno.removeSignalListener("SIGINT", onSigint);
+  }
+  console.log(summaryTable(downloader.results, performance.now() - started));
+  if (interrupted) {
+    console.error("downloader: interrupted; unfinished downloads were removed");
+    return 130;
+  }
+  return downloader.results.every((r) => r.state === "ok") ? 0 : 1;
+}
+
+if (import.meta.main) Deno.exit(await main(Deno.args));
