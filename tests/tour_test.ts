@@ -72,6 +72,24 @@ const LESSONS: Record<
       "lifo order: 3 2 1",
     ],
   },
+  "16_http_get.ts": {
+    perms: ["--allow-net=127.0.0.1"],
+    expect: [
+      "all at once (wait, then each task's result in order):",
+      "HTTP/1.1 200 OK | <h1>page 0</h1>",
+      "HTTP/1.1 200 OK | <h1>page 9</h1>",
+      "as each completes (asCompleted):",
+      "HTTP/1.1 200 OK | <h1>page 9</h1>",
+      "HTTP/1.1 200 OK | <h1>page 0</h1>",
+    ],
+  },
+  "17_downloader.ts": {
+    perms: ["--allow-net=127.0.0.1", "--allow-write"],
+    expect: [
+      "6 images downloaded, at most 3 at once",
+      "gave up after 100 ms: TimeoutError; downloads still running: 0",
+    ],
+  },
 };
 
 const run = (file: string, args: string[], perms: string[]) =>
