@@ -35,6 +35,7 @@ export * from "./src/as_completed.ts";
 export * from "./src/gather.ts";
 export * from "./src/locks.ts";
 export * from "./src/queues.ts";
+export * from "./src/worker_pool.ts";
 export {
   type Reader,
   type ReadOptions,
