@@ -52,6 +52,16 @@ const LESSONS: Record<
   "12_async_disposable.ts": {
     expect: ["connected", "result of select 1", "connection closed", "after the block"],
   },
+  "13_to_thread.ts": {
+    perms: ["--allow-read"],
+    expect: [
+      "ticks while the loop was blocked: 0",
+      "the ticker kept ticking: true",
+      "same result both ways: true",
+      "a job cut short by a 200 ms timeout: TimeoutError",
+      "done",
+    ],
+  },
   "14_locks.ts": {
     expect: [
       "without a lock: counter = 1 after 3 increments",
