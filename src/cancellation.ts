@@ -11,14 +11,28 @@ import { CancelledError } from "./errors.ts";
 import type { Task } from "./task.ts";
 
 /**
- * What the running code is inside of: a task, or a `timeout` block within a
- * task. Internal.
+ * What the running code is inside of: a task, or a `timeout` block or
+ * `TaskGroup` body within a task. Internal.
+ *
+ * Waits observe a scope through `cancelRequested` and `onCancel`, which cost
+ * no `AbortSignal`: a task creates its `AbortController` only when someone
+ * asks for its `signal`.
  */
 export interface Scope {
   /** Aborts when the scope is cancelled; created on first use. */
   readonly signal: AbortSignal;
   /** The task the scope belongs to, if any. */
   readonly task: Task<unknown> | undefined;
+  /** Whether the scope is cancelled (until a task's `uncancel()`). */
+  readonly cancelRequested: boolean;
+  /** The cancellation's reason, while `cancelRequested`. */
+  readonly cancelReason: unknown;
+  /**
+   * Calls `fn` once when the scope is cancelled.
+   *
+   * @returns A function that unsubscribes.
+   */
+  onCancel(fn: () => void): () => void;
 }
 
 /** Carries the current scope across awaits. Internal. */
@@ -67,8 +81,8 @@ export function abortReason(signal: AbortSignal): unknown {
  */
 export function throwIfCancelled(signal?: AbortSignal): void {
   if (signal?.aborted) throw abortReason(signal);
-  const ambient = scopes.getStore()?.signal;
-  if (ambient?.aborted) throw abortReason(ambient);
+  const scope = scopes.getStore();
+  if (scope?.cancelRequested) throw scope.cancelReason;
 }
 
 /**
@@ -98,42 +112,44 @@ export function cancellable<T>(
   ) => (() => void) | void,
   signal?: AbortSignal,
 ): Promise<T> {
-  const ambient = scopes.getStore()?.signal;
+  const scope = scopes.getStore();
   if (signal?.aborted) return Promise.reject(abortReason(signal));
-  if (ambient?.aborted) return Promise.reject(abortReason(ambient));
-  if (!signal && !ambient) {
+  if (scope?.cancelRequested) return Promise.reject(scope.cancelReason);
+  if (!signal && !scope) {
     return new Promise<T>((resolve, reject) => void start(resolve, reject));
   }
   return new Promise<T>((resolve, reject) => {
     // `cleanup` is only known once `start` returns; an abort fired from
     // inside `start` runs it then.
-    const wait = { settled: false, aborted: false, cleanup: undefined as (() => void) | void };
-    const onAbort = (from: AbortSignal) => {
-      if (wait.settled) return;
-      detach();
-      wait.aborted = true;
-      wait.cleanup?.();
-      reject(abortReason(from));
-    };
-    const unsubscribe = [
-      signal ? subscribe(signal, () => onAbort(signal)) : undefined,
-      ambient && ambient !== signal ? subscribe(ambient, () => onAbort(ambient)) : undefined,
-    ];
+    let settled = false;
+    let aborted = false;
+    let cleanup: (() => void) | void = undefined;
+    let offSignal: (() => void) | undefined;
+    let offScope: (() => void) | undefined;
     const detach = () => {
-      wait.settled = true;
-      unsubscribe[0]?.();
-      unsubscribe[1]?.();
+      settled = true;
+      offSignal?.();
+      offScope?.();
     };
-    wait.cleanup = start((value) => {
-      if (wait.settled) return;
+    const onAbort = (reason: unknown) => {
+      if (settled) return;
+      detach();
+      aborted = true;
+      cleanup?.();
+      reject(reason);
+    };
+    if (signal) offSignal = subscribe(signal, () => onAbort(abortReason(signal)));
+    if (scope) offScope = scope.onCancel(() => onAbort(scope.cancelReason));
+    cleanup = start((value) => {
+      if (settled) return;
       detach();
       resolve(value);
     }, (error) => {
-      if (wait.settled) return;
+      if (settled) return;
       detach();
       reject(error);
     });
-    if (wait.aborted) wait.cleanup?.();
+    if (aborted) cleanup?.();
   });
 }
 
@@ -167,28 +183,43 @@ export function subscribe(signal: AbortSignal, fn: () => void): () => void {
  */
 export class ChildScope implements Scope {
   readonly task: Task<unknown> | undefined;
-  /** The enclosing scope's signal and the explicit one, if any. */
-  readonly outer: readonly AbortSignal[];
+  #parent: Scope | undefined;
+  #signal: AbortSignal | undefined;
   #controller = new AbortController();
-  #unsubscribe: (() => void)[];
+  #unsubscribe: (() => void)[] = [];
 
   /**
    * @param signal An explicit outer signal.
    * @param onOuterAbort What an outer cancellation does; default `cancel`.
-   * @throws The outer reason, when an outer signal is already aborted.
+   * @throws The outer reason, when the outer scope or signal is already
+   * cancelled.
    */
   constructor(signal?: AbortSignal, onOuterAbort?: (reason: unknown) => void) {
     const parent = scopes.getStore();
     this.task = parent?.task;
-    const outer = [signal, parent?.signal].filter((s) => s !== undefined);
-    for (const s of outer) if (s.aborted) throw abortReason(s);
-    this.outer = outer;
+    if (signal?.aborted) throw abortReason(signal);
+    if (parent?.cancelRequested) throw parent.cancelReason;
+    this.#parent = parent;
+    this.#signal = signal;
     const onAbort = onOuterAbort ?? ((reason: unknown) => this.cancel(reason));
-    this.#unsubscribe = outer.map((s) => subscribe(s, () => onAbort(abortReason(s))));
+    if (signal) this.#unsubscribe.push(subscribe(signal, () => onAbort(abortReason(signal))));
+    if (parent) this.#unsubscribe.push(parent.onCancel(() => onAbort(parent.cancelReason)));
   }
 
   get signal(): AbortSignal {
     return this.#controller.signal;
+  }
+
+  get cancelRequested(): boolean {
+    return this.#controller.signal.aborted;
+  }
+
+  get cancelReason(): unknown {
+    return this.#controller.signal.reason;
+  }
+
+  onCancel(fn: () => void): () => void {
+    return subscribe(this.#controller.signal, fn);
   }
 
   /** Cancels the scope (once) with `reason`. */
@@ -196,10 +227,11 @@ export class ChildScope implements Scope {
     if (!this.#controller.signal.aborted) this.#controller.abort(reason);
   }
 
-  /** The reason of the first outer signal that aborted, if any. */
+  /** The reason of the outer cancellation (explicit signal first), if any. */
   outerCancellation(): { reason: unknown } | undefined {
-    const s = this.outer.find((s) => s.aborted);
-    return s && { reason: abortReason(s) };
+    if (this.#signal?.aborted) return { reason: abortReason(this.#signal) };
+    if (this.#parent?.cancelRequested) return { reason: this.#parent.cancelReason };
+    return undefined;
   }
 
   /** Runs `fn` in this scope, awaiting its result inside the scope. */
@@ -207,8 +239,8 @@ export class ChildScope implements Scope {
     return scopes.run(this, async () => await fn());
   }
 
-  /** Stops listening to the outer signals. */
+  /** Stops listening to the outer scope and signal. */
   close(): void {
-    for (const off of this.#unsubscribe) off();
+    for (const off of this.#unsubscribe.splice(0)) off();
   }
 }

@@ -5,7 +5,7 @@
  * @module
  */
 
-import { scopes, subscribe } from "./cancellation.ts";
+import { type Scope, scopes } from "./cancellation.ts";
 import { CancelledError, InvalidStateError } from "./errors.ts";
 
 const PENDING = 0;
@@ -333,7 +333,7 @@ export class Future<T> implements PromiseLike<T> {
   ): Promise<R1 | R2> {
     if (this.#state === PENDING) {
       const scope = scopes.getStore();
-      if (scope !== undefined && scope.task !== (this as unknown)) this.#linkTo(scope.signal);
+      if (scope !== undefined && scope.task !== (this as unknown)) this.#linkTo(scope);
     } else {
       this.#retrieved();
     }
@@ -386,13 +386,13 @@ export class Future<T> implements PromiseLike<T> {
   }
 
   /** Cancelling the awaiting scope cancels this future (asyncio's rule). */
-  #linkTo(signal: AbortSignal): void {
-    if (signal.aborted) {
-      this.cancel(reasonMessage(signal.reason));
+  #linkTo(scope: Scope): void {
+    if (scope.cancelRequested) {
+      this.cancel(reasonMessage(scope.cancelReason));
       return;
     }
     (this.#unlink ??= []).push(
-      subscribe(signal, () => this.cancel(reasonMessage(signal.reason))),
+      scope.onCancel(() => this.cancel(reasonMessage(scope.cancelReason))),
     );
   }
 

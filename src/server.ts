@@ -378,7 +378,7 @@ class ServerImpl<A extends Deno.Addr> implements Server<A> {
 
   async [Symbol.asyncDispose](): Promise<void> {
     this.close();
-    if (currentScope()?.signal.aborted) {
+    if (currentScope()?.cancelRequested) {
       // Cancelled already: stop the clients, and let them end in the background.
       this.closeClients();
       return;

@@ -992,7 +992,7 @@ export class StreamWriter implements AsyncDisposable {
    */
   async [Symbol.asyncDispose](): Promise<void> {
     this.close();
-    if (currentScope()?.signal.aborted && !this.#closed) return;
+    if (currentScope()?.cancelRequested && !this.#closed) return;
     const seen = this.#errorSeen;
     try {
       await this.waitClosed();

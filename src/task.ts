@@ -41,6 +41,18 @@ function startPending(): void {
 const start = Symbol("aio.start");
 
 /**
+ * Internal: what owns a task (a `TaskGroup`), told synchronously when the
+ * task settles — cheaper than a done-callback, and in time for the owner to
+ * cancel the siblings before anything else runs.
+ */
+export interface TaskOwner {
+  childDone(task: Task<unknown>): void;
+}
+
+/** Internal: the key of `Task`'s method that sets its owner. */
+export const adopt: unique symbol = Symbol("aio.adopt");
+
+/**
  * A {@linkcode Future} that runs a function: asyncio's `Task`. Create one with
  * {@linkcode createTask}. The function starts on a later microtask and
  * receives the task's `AbortSignal`; inside it, every aio await (sleep,
@@ -73,6 +85,11 @@ export class Task<T> extends Future<T> {
   #fn: TaskFunction<T> | undefined;
   #controller: AbortController | undefined;
   #cancelRequests = 0;
+  /** The reason of the pending cancellation, until `uncancel()`. */
+  #reason: CancelledError | undefined;
+  /** What to call on cancel: aio's parked waits (cheaper than listeners). */
+  #hooks: (() => void)[] | undefined;
+  #owner: TaskOwner | undefined;
   #prev: Task<unknown> | undefined;
   #next: Task<unknown> | undefined;
 
@@ -167,7 +184,44 @@ export class Task<T> extends Future<T> {
    * ```
    */
   get signal(): AbortSignal {
-    return (this.#controller ??= new AbortController()).signal;
+    if (!this.#controller) {
+      this.#controller = new AbortController();
+      if (this.#reason) this.#controller.abort(this.#reason);
+    }
+    return this.#controller.signal;
+  }
+
+  /**
+   * Internal: whether a cancellation is pending (the scope interface).
+   *
+   * @ignore
+   */
+  get cancelRequested(): boolean {
+    return this.#reason !== undefined;
+  }
+
+  /**
+   * Internal: the pending cancellation's reason (the scope interface).
+   *
+   * @ignore
+   */
+  get cancelReason(): CancelledError | undefined {
+    return this.#reason;
+  }
+
+  /**
+   * Internal: calls `fn` once when the task is cancelled; returns an
+   * unsubscribe function (the scope interface).
+   *
+   * @ignore
+   */
+  onCancel(fn: () => void): () => void {
+    (this.#hooks ??= []).push(fn);
+    return () => {
+      const hooks = this.#hooks;
+      const i = hooks ? hooks.indexOf(fn) : -1;
+      if (i >= 0) hooks!.splice(i, 1);
+    };
   }
 
   /**
@@ -193,9 +247,14 @@ export class Task<T> extends Future<T> {
   override cancel(message?: string): boolean {
     if (this.done()) return false;
     this.#cancelRequests++;
-    const controller = this.#controller ??= new AbortController();
-    if (!controller.signal.aborted) {
-      controller.abort(new CancelledError(message ?? `Task '${this.name}' was cancelled`));
+    if (this.#reason === undefined) {
+      const reason = this.#reason = new CancelledError(
+        message ?? `Task '${this.name}' was cancelled`,
+      );
+      this.#controller?.abort(reason);
+      const hooks = this.#hooks;
+      this.#hooks = undefined;
+      if (hooks) { for (const hook of hooks) hook(); }
     }
     return true;
   }
@@ -251,6 +310,7 @@ export class Task<T> extends Future<T> {
    */
   uncancel(): number {
     if (this.#cancelRequests > 0 && --this.#cancelRequests === 0) {
+      this.#reason = undefined;
       if (this.#controller?.signal.aborted) this.#controller = undefined;
     }
     return this.#cancelRequests;
@@ -288,7 +348,7 @@ export class Task<T> extends Future<T> {
     this.#fn = undefined;
     if (this.#cancelRequests > 0) {
       // Cancelled before it started: the function never runs (asyncio).
-      this.#end(this.#controller!.signal.reason);
+      this.#end(this.#reason);
       return;
     }
     // The function and the await of its result both run in the task's
@@ -331,9 +391,19 @@ export class Task<T> extends Future<T> {
     for (let t = liveHead; t; t = t.#next) yield t;
   }
 
+  /**
+   * Internal: makes `owner` the task's owner, told when the task settles.
+   *
+   * @ignore
+   */
+  [adopt](owner: TaskOwner): void {
+    this.#owner = owner;
+  }
+
   #succeed(value: T): void {
     this.#unlink();
     this[settle](STATES.FULFILLED, value);
+    this.#owner?.childDone(this);
   }
 
   #end(error: unknown): void {
@@ -341,14 +411,14 @@ export class Task<T> extends Future<T> {
     if (error instanceof CancelledError) {
       this[settle](STATES.CANCELLED, error);
     } else if (this.#cancelRequests > 0 && isCancellation(error)) {
-      const reason = this.#controller?.signal.reason;
       this[settle](
         STATES.CANCELLED,
-        reason instanceof CancelledError ? reason : new CancelledError(undefined, { cause: error }),
+        this.#reason ?? new CancelledError(undefined, { cause: error }),
       );
     } else {
       this[settle](STATES.REJECTED, error);
     }
+    this.#owner?.childDone(this);
   }
 }
 

@@ -7,8 +7,7 @@
 
 import { ChildScope, isCancellation } from "./cancellation.ts";
 import { CancelledError, InvalidStateError } from "./errors.ts";
-import type { Future } from "./future.ts";
-import { Task, type TaskFunction, type TaskOptions } from "./task.ts";
+import { adopt, Task, type TaskFunction, type TaskOptions } from "./task.ts";
 
 /** Options for {@linkcode TaskGroup.run}. */
 export interface TaskGroupOptions {
@@ -85,7 +84,10 @@ export class TaskGroupError extends AggregateError {
  * ```
  */
 export class TaskGroup {
-  #tasks = new Set<Task<unknown>>();
+  /** The children, some perhaps done: compacted as they finish. */
+  #tasks: Task<unknown>[] = [];
+  /** How many children are still running. */
+  #live = 0;
   #errors: unknown[] = [];
   #aborting = false;
   #finished = false;
@@ -200,23 +202,35 @@ export class TaskGroup {
       throw new InvalidStateError("Cannot create a task: the TaskGroup is shutting down");
     }
     const task = new Task(fn, options);
-    this.#tasks.add(task);
-    task.addDoneCallback(this.#onChildDone);
+    const tasks = this.#tasks;
+    // Drop finished children once they are most of the list: amortised O(1).
+    if (tasks.length >= 64 && tasks.length >= 2 * this.#live) {
+      this.#tasks = tasks.filter((t) => !t.done());
+    }
+    this.#tasks.push(task);
+    this.#live++;
+    task[adopt](this);
     return task;
   }
 
-  #onChildDone = (task: Future<unknown>): void => {
-    this.#tasks.delete(task as Task<unknown>);
+  /**
+   * Internal: a child settled (told synchronously by the task).
+   *
+   * @ignore
+   */
+  childDone(task: Task<unknown>): void {
+    this.#live--;
     if (!task.cancelled()) {
       try {
         task.result();
       } catch (e) {
-        this.#errors.push(e);
-        this.#abort();
+        // Like asyncio, siblings already scheduled still take their step
+        // before the group cancels them: abort on a later microtask.
+        if (this.#errors.push(e) === 1) queueMicrotask(() => this.#abort());
       }
     }
-    if (this.#tasks.size === 0) this.#wake?.();
-  };
+    if (this.#live === 0) this.#wake?.();
+  }
 
   #abort(reason?: unknown): void {
     if (this.#aborting) return;
@@ -227,13 +241,14 @@ export class TaskGroup {
 
   async #exit(failed: boolean, failure: unknown): Promise<void> {
     if (failed) this.#abort();
-    while (this.#tasks.size > 0) {
+    while (this.#live > 0) {
       // Not cancellable on purpose: an outer cancellation reaches the
       // children through #abort, and the group still waits for them.
       await new Promise<void>((resolve) => (this.#wake = resolve));
       this.#wake = undefined;
     }
     this.#finished = true;
+    this.#tasks = [];
     const errors = this.#errors;
     if (failed && !isCancellation(failure)) errors.push(failure);
     if (errors.length > 0) throw new TaskGroupError(errors);
