@@ -106,7 +106,12 @@ export interface OpenConnectionOptions {
    * 250 ms delay; this sets that delay.
    */
   happyEyeballsDelay?: number;
-  /** The local IP address to connect from (bind before connecting). */
+  /**
+   * The local IP address to connect from (bind before connecting). Such
+   * connections go through Node's sockets, since `Deno.connect` cannot bind;
+   * over TLS with `caCerts` they also need `--allow-sys`, to read the system
+   * root certificates the extra ones are added to.
+   */
   localAddress?: string;
   /**
    * Whether to set `TCP_NODELAY` (disable Nagle's algorithm). Default
