@@ -341,6 +341,54 @@ export class Future<T> implements PromiseLike<T> {
   }
 
   /**
+   * Attaches a callback for the failure, like `Promise.prototype.catch`;
+   * awaiting through it links the future to the current task as `then` does.
+   *
+   * @typeParam R The type the callback returns.
+   * @param onRejected Receives the exception (a `CancelledError` when
+   * cancelled).
+   * @returns A promise of the result, or of what `onRejected` returns.
+   *
+   * @example
+   * ```ts
+   * import { createFuture } from "@aio/asyncio";
+   * import { assertEquals } from "@std/assert";
+   *
+   * const fut = createFuture<number>();
+   * fut.setException(new Error("boom"));
+   * assertEquals(await fut.catch((e) => (e as Error).message), "boom");
+   * ```
+   */
+  catch<R = never>(
+    onRejected?: ((reason: unknown) => R | PromiseLike<R>) | null,
+  ): Promise<T | R> {
+    return this.then(undefined, onRejected);
+  }
+
+  /**
+   * Attaches a callback run when the future settles either way, like
+   * `Promise.prototype.finally`.
+   *
+   * @param onFinally Called with no argument once the future is done.
+   * @returns A promise that settles like the future, after `onFinally`.
+   *
+   * @example
+   * ```ts
+   * import { createFuture } from "@aio/asyncio";
+   * import { assertEquals } from "@std/assert";
+   *
+   * const seen: string[] = [];
+   * const fut = createFuture<string>();
+   * fut.setResult("ok");
+   * assertEquals(await fut.finally(() => seen.push("done")), "ok");
+   * assertEquals(seen, ["done"]);
+   * ```
+   */
+  finally(onFinally?: (() => void) | null): Promise<T> {
+    return this.then().finally(onFinally);
+  }
+
+  /**
    * Internal: subscribes without linking to the current scope (for `shield`).
    *
    * @ignore

@@ -149,3 +149,18 @@ Deno.test("awaiting a future inside a task links it: cancelling the task cancels
   assert(fut.cancelled(), "the awaited future is cancelled too, as in asyncio");
   assert(task.cancelled());
 });
+
+Deno.test("catch and finally behave like a promise's, and see cancellation", async () => {
+  const cancelled = createFuture<number>();
+  cancelled.cancel("stop");
+  const caught = await cancelled.catch((e) => e);
+  assertInstanceOf(caught, CancelledError);
+  const order: string[] = [];
+  const failed = createFuture<number>();
+  failed.setException(new Error("boom"));
+  await assertRejects(() => failed.finally(() => order.push("finally")), Error, "boom");
+  const ok = createFuture<number>();
+  setTimeout(() => ok.setResult(5), 1);
+  assertEquals(await ok.catch(() => -1), 5);
+  assertEquals(order, ["finally"]);
+});
