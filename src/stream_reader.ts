@@ -696,7 +696,8 @@ export class StreamReader {
       let bestStart = -1;
       let bestEnd = Infinity;
       for (const sep of seps) {
-        const at = this.#find(sep, start + offset);
+        // Only a match that ends before the best one so far can win.
+        const at = this.#find(sep, start + offset, Math.min(this.#end, bestEnd - 1));
         if (at >= 0 && at + sep.length < bestEnd) {
           bestStart = at;
           bestEnd = at + sep.length;
@@ -745,12 +746,12 @@ export class StreamReader {
     return null;
   }
 
-  /** The buffer index of `sep` at or after index `from`, or -1. */
-  #find(sep: Uint8Array, from: number): number {
+  /** The buffer index of `sep` in `buf[from, stop)`, or -1. */
+  #find(sep: Uint8Array, from: number, stop: number): number {
     const buf = this.#buf;
     const first = sep[0];
     const n = sep.length;
-    const last = this.#end - n + 1;
+    const last = stop - n + 1;
     while (from < last) {
       const i = findByte(buf, this.#words, first, from, last);
       if (i < 0) return -1;
