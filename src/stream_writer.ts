@@ -116,8 +116,14 @@ export type ExtraInfoName = "peername" | "sockname" | "socket";
 const DEFAULT_HIGH = 64 * 1024;
 /** Writes shorter than this are copied into a shared buffer, so that many small writes make one syscall. */
 const COPY_BELOW = 16 * 1024;
-/** The capacity of a buffer small writes are copied into. */
+/**
+ * The largest capacity of a buffer small writes are copied into. It starts
+ * at {@linkcode FIRST_TAIL} and doubles (keeping its data) when a burst of
+ * small writes overflows it before a flush: a connection that writes little
+ * holds little, and a burst up to this size still goes out in one write.
+ */
 const TAIL_SIZE = 64 * 1024;
+const FIRST_TAIL = 2 * 1024;
 
 const OPEN = 0;
 /** `writeEof()` was called: no more writes; the write side shuts down once flushed. */
@@ -309,6 +315,8 @@ export class StreamWriter implements AsyncDisposable {
   #tailLength = 0;
   /** A written small-writes buffer kept for reuse. */
   #spare: Uint8Array | null = null;
+  /** The capacity of the next tail: grows when small writes overflow one. */
+  #tailSize = FIRST_TAIL;
   /** Bytes written by the caller and not yet by the target, in flight included. */
   #size = 0;
   #paused = false;
@@ -419,7 +427,7 @@ export class StreamWriter implements AsyncDisposable {
       if (n === 0) return;
       if (n < COPY_BELOW) {
         let tail = this.#tail;
-        if (tail === null || tail.length - this.#tailLength < n) tail = this.#freshTail();
+        if (tail === null || tail.length - this.#tailLength < n) tail = this.#roomFor(n);
         tail.set(data, this.#tailLength);
         this.#tailLength += n;
       } else {
@@ -457,24 +465,42 @@ export class StreamWriter implements AsyncDisposable {
         return written;
       }
     }
-    tail = this.#freshTail();
-    const { written } = encoder.encodeInto(s, tail);
-    this.#tailLength = written;
+    // At most 3 bytes per UTF-16 unit: the tail now holds the whole string.
+    tail = this.#roomFor(s.length * 3);
+    const { written } = encoder.encodeInto(s, tail.subarray(this.#tailLength));
+    this.#tailLength += written;
     return written;
   }
 
-  /** Queues the current tail (if it holds data) and starts a new one. */
-  #freshTail(): Uint8Array {
-    this.#seal();
-    let tail = this.#spare;
-    if (tail === null) {
-      tail = new Uint8Array(TAIL_SIZE);
-      ownBuffers.add(tail.buffer);
-    } else {
-      this.#spare = null;
+  /**
+   * A tail with room for `need` more bytes after `#tailLength`: the current
+   * one grown (a burst before a flush, which still goes out in one write
+   * while it fits in `TAIL_SIZE`), else a fresh one after the current one is
+   * queued.
+   */
+  #roomFor(need: number): Uint8Array {
+    const tail = this.#tail;
+    const used = this.#tailLength;
+    if (tail !== null && used > 0 && used + need <= TAIL_SIZE) {
+      let size = tail.length * 2;
+      while (size < used + need) size *= 2;
+      const grown = new Uint8Array(Math.min(size, TAIL_SIZE));
+      grown.set(tail.subarray(0, used));
+      ownBuffers.add(grown.buffer);
+      this.#tail = grown;
+      if (grown.length > this.#tailSize) this.#tailSize = grown.length;
+      return grown;
     }
-    this.#tail = tail;
-    return tail;
+    this.#seal();
+    const size = Math.max(this.#tailSize, need);
+    let fresh = this.#spare;
+    if (fresh === null || fresh.length < size) {
+      fresh = new Uint8Array(size);
+      ownBuffers.add(fresh.buffer);
+    }
+    this.#spare = null;
+    this.#tail = fresh;
+    return fresh;
   }
 
   /** Moves the tail's data to the queue, so that what comes next goes after it. */
@@ -570,7 +596,7 @@ export class StreamWriter implements AsyncDisposable {
         }
         if (this.#closed) break;
         if (this.#reuse && this.#spare === null && ownBuffers.has(chunk.buffer)) {
-          this.#spare = new Uint8Array(chunk.buffer, 0, TAIL_SIZE);
+          this.#spare = new Uint8Array(chunk.buffer);
         }
       }
     } catch (e) {
