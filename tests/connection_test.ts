@@ -17,7 +17,7 @@ import {
   StreamReader,
   TimeoutError,
 } from "../mod.ts";
-import { ignoreUnless } from "./_ignore.ts";
+import { ignoreOn, ignoreUnless } from "./_ignore.ts";
 
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
@@ -693,7 +693,10 @@ Deno.test("StreamWriter.startTls failures", async (t) => {
 
 // ------------------------------------------------------------ Unix sockets
 
-Deno.test("openUnixConnection round trip, and errors naming the path", async () => {
+Deno.test({
+  name: "openUnixConnection round trip, and errors naming the path",
+  ignore: ignoreOn("windows", "Deno has no Unix domain sockets on Windows"),
+}, async () => {
   const dir = await Deno.makeTempDir();
   try {
     const path = `${dir}/echo.sock`;

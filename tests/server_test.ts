@@ -24,6 +24,7 @@ import {
   type StreamReader,
   type StreamWriter,
 } from "../mod.ts";
+import { ignoreOn } from "./_ignore.ts";
 
 const decoder = new TextDecoder();
 const str = (b: Uint8Array): string => decoder.decode(b);
@@ -495,7 +496,10 @@ Deno.test("startServer names the address it cannot listen on", async () => {
   assertInstanceOf(error.cause, Deno.errors.AddrInUse);
 });
 
-Deno.test("startUnixServer serves a Unix socket and cleans its file up", async (t) => {
+Deno.test({
+  name: "startUnixServer serves a Unix socket and cleans its file up",
+  ignore: ignoreOn("windows", "Deno has no Unix domain sockets on Windows"),
+}, async (t) => {
   const dir = await Deno.makeTempDir();
   try {
     const path = `${dir}/server.sock`;
