@@ -12,7 +12,7 @@ import {
   type StreamReader,
 } from "../../mod.ts";
 import { HttpProtocolError, IncompleteBodyError } from "./errors.ts";
-import { type Framing, headTooLarge, latin1, parseFields, quote } from "./head.ts";
+import { type Framing, headTooLarge, latin1, parseFields, quote, trimOws } from "./head.ts";
 
 /** The most bytes one `next()` returns. */
 const CHUNK = 64 * 1024;
@@ -219,7 +219,7 @@ export class BodyReader {
   async #chunkSize(options: ReadOptions | undefined): Promise<number> {
     const line = await this.#line(options, "chunk size");
     const semicolon = line.indexOf(";");
-    const size = (semicolon < 0 ? line : line.slice(0, semicolon)).trim();
+    const size = trimOws(semicolon < 0 ? line : line.slice(0, semicolon));
     if (!HEX.test(size)) {
       throw new HttpProtocolError(
         `Invalid chunked body from ${this.#url}: bad chunk size line ${quote(line)}`,

@@ -6,12 +6,7 @@
  * @module
  */
 
-import {
-  IncompleteReadError,
-  LimitOverrunError,
-  type StreamReader,
-  TimeoutError,
-} from "../../mod.ts";
+import { type StreamReader, TimeoutError } from "../../mod.ts";
 import { BodyReader } from "./body.ts";
 import { HttpProtocolError, RemoteDisconnectedError, TooManyRedirectsError } from "./errors.ts";
 import {
@@ -19,9 +14,9 @@ import {
   fieldValue,
   type Framing,
   framingOf,
-  headTooLarge,
-  parseResponseHead,
+  parseContentLength,
   quote,
+  readResponseHead,
   requestHead,
   type ResponseHead,
 } from "./head.ts";
@@ -80,7 +75,6 @@ export interface RequestOptions {
   maxRedirects?: number;
 }
 
-const HEAD_END = [new Uint8Array([13, 10, 13, 10]), new Uint8Array([10, 10])];
 const REDIRECTS = new Set([301, 302, 303, 307, 308]);
 const IDEMPOTENT = new Set(["GET", "HEAD", "OPTIONS", "PUT", "DELETE"]);
 const METHOD = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
@@ -324,10 +318,13 @@ export class HttpResponse implements AsyncDisposable, AsyncIterable<Uint8Array> 
     return new Headers(this.#body.trailers as [string, string][]);
   }
 
-  /** The body length from `Content-Length`, or `null` when not given (chunked, until close). */
+  /**
+   * The body length from `Content-Length` (`"5, 5"` is 5), or `null` when
+   * not given or not valid (chunked, until close).
+   */
   get contentLength(): number | null {
     const cl = this.header("content-length");
-    return cl === null || this.header("transfer-encoding") !== null ? null : Number(cl);
+    return cl === null || this.header("transfer-encoding") !== null ? null : parseContentLength(cl);
   }
 
   /** How many body bytes were read so far. */
@@ -714,18 +711,11 @@ export class HttpClient implements AsyncDisposable {
           writer.write(body);
           await writer.drain({ signal });
         }
-        let head = await this.#readHead(reader, href, signal);
         // Interim responses (100 Continue, 103 Early Hints) precede the real one.
-        while (head.status >= 100 && head.status < 200 && head.status !== 101) {
-          control.arm();
-          head = await this.#readHead(reader, href, signal);
-        }
-        if (head.status === 101) {
-          throw new HttpProtocolError(
-            `Unexpected response from ${href}: 101 Switching Protocols was not asked for`,
-            href,
-          );
-        }
+        const head = await readResponseHead(reader, href, this.#limits, {
+          signal,
+          onInterim: () => control.arm(),
+        });
         control.disarm();
         const { framing, keepAlive } = framingOf(method, head, href);
         return new HttpResponse({
@@ -750,24 +740,6 @@ export class HttpClient implements AsyncDisposable {
         throw e;
       }
     }
-  }
-
-  async #readHead(
-    reader: StreamReader,
-    href: string,
-    signal: AbortSignal | undefined,
-  ): Promise<ResponseHead> {
-    let bytes: Uint8Array;
-    try {
-      bytes = await reader.readUntil(HEAD_END, { signal });
-    } catch (e) {
-      if (e instanceof LimitOverrunError) headTooLarge(href, "head", this.#limits.maxHeadSize, e);
-      if (e instanceof IncompleteReadError) {
-        throw new RemoteDisconnectedError(href, e.partial.length, { cause: e });
-      }
-      throw e;
-    }
-    return parseResponseHead(bytes, href, this.#limits.maxFields);
   }
 }
 

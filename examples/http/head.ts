@@ -6,7 +6,13 @@
  * @module
  */
 
-import { HeadTooLargeError, HttpProtocolError } from "./errors.ts";
+import {
+  IncompleteReadError,
+  LimitOverrunError,
+  type ReadOptions,
+  type StreamReader,
+} from "../../mod.ts";
+import { HeadTooLargeError, HttpProtocolError, RemoteDisconnectedError } from "./errors.ts";
 
 /** A parsed response head. Field names are lower-cased; order is kept. */
 export interface ResponseHead {
@@ -29,9 +35,90 @@ export type Framing =
 
 const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
 // deno-lint-ignore no-control-regex -- control characters are what these reject
-const STATUS_LINE = /^HTTP\/1\.([01]) (\d{3})(?: ([^\x00-\x08\x0a-\x1f\x7f]*))?$/;
+const STATUS_LINE = /^HTTP\/1\.([01]) ([1-9]\d\d)(?: ([^\x00-\x08\x0a-\x1f\x7f]*))?$/;
 // deno-lint-ignore no-control-regex -- control characters are what these reject
 const BAD_VALUE = /[\x00-\x08\x0a-\x1f\x7f]/;
+
+/** Limits on a response head. */
+export interface HeadLimits {
+  /** The largest head in bytes (the reader's `limit` bounds each head read). */
+  maxHeadSize: number;
+  /** The most header fields. */
+  maxFields: number;
+}
+
+/** Options of {@linkcode readResponseHead}. */
+export interface ReadHeadOptions extends ReadOptions {
+  /** Called before each wait for the head that follows an interim (1xx) response. */
+  onInterim?: () => void;
+}
+
+const HEAD_END = [new Uint8Array([13, 10, 13, 10]), new Uint8Array([10, 10])];
+
+/**
+ * Reads the final response head off `reader`: interim responses (100
+ * Continue, 103 Early Hints) are skipped; a 101 is an error (it was not
+ * asked for).
+ *
+ * @param reader The connection's reader; its `limit` bounds the head.
+ * @param url The request URL, for error messages.
+ * @param limits The head's limits.
+ * @param options `signal` to cancel the waits; `onInterim` hears each interim response.
+ * @returns The head; the reader is positioned at the body.
+ * @throws {HttpProtocolError} (as a rejection) If the head is malformed, or a 101.
+ * @throws {HeadTooLargeError} (as a rejection) If it is over the limits.
+ * @throws {RemoteDisconnectedError} (as a rejection) If the stream ends first.
+ */
+export async function readResponseHead(
+  reader: StreamReader,
+  url: string,
+  limits: HeadLimits,
+  options: ReadHeadOptions = {},
+): Promise<ResponseHead> {
+  let [head, size] = await readOneHead(reader, url, limits, options.signal);
+  // Interim responses count toward the head's limit: endless ones would
+  // otherwise keep a request waiting forever.
+  let interim = 0;
+  while (head.status >= 100 && head.status < 200 && head.status !== 101) {
+    interim += size;
+    if (interim > limits.maxHeadSize) {
+      throw new HeadTooLargeError(
+        `Response head from ${url} is too large: more than ${limits.maxHeadSize} bytes of ` +
+          "interim (1xx) responses",
+        url,
+        limits.maxHeadSize,
+      );
+    }
+    options.onInterim?.();
+    [head, size] = await readOneHead(reader, url, limits, options.signal);
+  }
+  if (head.status === 101) {
+    throw new HttpProtocolError(
+      `Unexpected response from ${url}: 101 Switching Protocols was not asked for`,
+      url,
+    );
+  }
+  return head;
+}
+
+async function readOneHead(
+  reader: StreamReader,
+  url: string,
+  limits: HeadLimits,
+  signal: AbortSignal | undefined,
+): Promise<[ResponseHead, number]> {
+  let bytes: Uint8Array;
+  try {
+    bytes = await reader.readUntil(HEAD_END, { signal });
+  } catch (e) {
+    if (e instanceof LimitOverrunError) headTooLarge(url, "head", limits.maxHeadSize, e);
+    if (e instanceof IncompleteReadError) {
+      throw new RemoteDisconnectedError(url, e.partial.length, { cause: e });
+    }
+    throw e;
+  }
+  return [parseResponseHead(bytes, url, limits.maxFields), bytes.length];
+}
 
 /** Native and fast, but windows-1252: bytes 0x80-0x9F may become characters above U+00FF. */
 const windows1252 = new TextDecoder("latin1");
@@ -108,6 +195,13 @@ export function parseFields(
   what: string,
 ): [string, string][] {
   const fields: [string, string][] = [];
+  // The last field's value and its continuation lines, joined once at its end:
+  // joining line by line is quadratic in the number of folded lines.
+  let folded: string[] | null = null;
+  const join = () => {
+    if (folded !== null) fields[fields.length - 1][1] = folded.filter((v) => v !== "").join(" ");
+    folded = null;
+  };
   for (let i = from; i < lines.length; i++) {
     const line = stripCr(lines[i]);
     const first = line.charCodeAt(0);
@@ -119,9 +213,10 @@ export function parseFields(
           url,
         );
       }
-      last[1] = `${last[1]} ${checkValue(line.trim(), line, url, what)}`.trim();
+      (folded ??= [last[1]]).push(checkValue(trimOws(line), line, url, what));
       continue;
     }
+    join();
     const colon = line.indexOf(":");
     const name = colon > 0 ? line.slice(0, colon) : "";
     if (!TOKEN.test(name)) {
@@ -137,10 +232,31 @@ export function parseFields(
         maxFields,
       );
     }
-    const value = line.slice(colon + 1).trim();
+    const value = trimOws(line.slice(colon + 1));
     fields.push([name.toLowerCase(), checkValue(value, line, url, what)]);
   }
+  join();
   return fields;
+}
+
+/**
+ * `text` without leading and trailing spaces and tabs, the only whitespace
+ * HTTP allows around a value (`trim()` also drops form feeds, vertical tabs,
+ * CRs and U+00A0, letting control characters through and changing values).
+ *
+ * @param text The text.
+ * @returns The text without its optional whitespace.
+ */
+export function trimOws(text: string): string {
+  let start = 0;
+  let end = text.length;
+  while (start < end && (text.charCodeAt(start) === 0x20 || text.charCodeAt(start) === 0x09)) {
+    start++;
+  }
+  while (end > start && (text.charCodeAt(end - 1) === 0x20 || text.charCodeAt(end - 1) === 0x09)) {
+    end--;
+  }
+  return text.slice(start, end);
 }
 
 function stripCr(line: string): string {
@@ -216,17 +332,30 @@ export function framingOf(
   }
   const cl = fieldValue(head.fields, "content-length");
   if (cl !== null) {
-    const values = new Set(cl.split(",").map((v) => v.trim()));
-    const [only] = values;
-    if (values.size !== 1 || !/^\d+$/.test(only) || !Number.isSafeInteger(Number(only))) {
+    const length = parseContentLength(cl);
+    if (length === null) {
       throw new HttpProtocolError(
         `Invalid response from ${url}: invalid Content-Length ${quote(cl)}`,
         url,
       );
     }
-    return { framing: { kind: "length", length: Number(only) }, keepAlive };
+    return { framing: { kind: "length", length }, keepAlive };
   }
   return { framing: { kind: "eof" }, keepAlive: false };
+}
+
+/**
+ * The length a `Content-Length` value declares: digits, repeated any number
+ * of times in a list (`"5, 5"`, RFC 9110 §8.6).
+ *
+ * @param value The combined field value.
+ * @returns The length, or `null` if the value is invalid or conflicting.
+ */
+export function parseContentLength(value: string): number | null {
+  const values = new Set(value.split(",").map(trimOws));
+  const [only] = values;
+  if (values.size !== 1 || !/^\d+$/.test(only) || !Number.isSafeInteger(Number(only))) return null;
+  return Number(only);
 }
 
 const encoder = new TextEncoder();
