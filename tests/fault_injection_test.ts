@@ -1,5 +1,5 @@
 /**
- * Streams, connections and servers under network faults: a loopback proxy
+ * Streams, connections, servers and the downloader example under network faults: a loopback proxy
  * (tests/_fault_proxy.ts) fragments, delays, stalls, half-closes or resets
  * the bytes between a client and a server at chosen offsets.
  *
@@ -27,6 +27,9 @@ import {
   TimeoutError,
 } from "../mod.ts";
 import { type ConnectionPlan, startFaultProxy } from "./_fault_proxy.ts";
+import { Downloader } from "../examples/downloader.ts";
+import { HttpClient } from "../examples/http/mod.ts";
+import { pattern, serve } from "./fixtures/http_servers.ts";
 
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
@@ -537,4 +540,90 @@ Deno.test("a handler stuck on a stalled peer: closeClients() leaves its flush, a
   link.resume();
   const end = await noHang(conn.reader.read(-1).then(() => "eof", (e) => e), 20_000, "read");
   assert(end === "eof" || isResetError(end), `the client saw ${end}`);
+});
+
+// ------------------------------------------------------------ the downloader
+
+/** The names in `dir`, sorted. */
+async function list(dir: string): Promise<string[]> {
+  const names: string[] = [];
+  for await (const entry of Deno.readDir(dir)) names.push(entry.name);
+  return names.sort();
+}
+
+Deno.test("the downloader through a reset, a stall, a FIN and fragments: every file whole, no .part left", async () => {
+  const SIZE = 300_000;
+  await using server = serve((req) => {
+    const n = Number(new URL(req.url).pathname.slice(1, 2));
+    return new Response(pattern(SIZE, n));
+  });
+  // One connection per attempt (no keep-alive), so each attempt meets its own fault:
+  // three faults, three retries, six connections.
+  const plans: ConnectionPlan[] = [
+    { downstream: { resetAt: 100_000 } }, // a: a TCP RST mid-body
+    { downstream: { fragment: 1_460, delay: 0 } }, // a again: in 206 pieces
+    { downstream: { stallAt: 50_000 } }, // b: no more data, until the read timeout
+    { downstream: { resetAt: 150_000, reset: "close" } }, // b again: a FIN mid-body
+  ];
+  await using proxy = await startFaultProxy({
+    target: server.addr,
+    plan: (i) => plans[i] ?? {},
+  });
+  await using client = new HttpClient({ maxIdlePerOrigin: 0 });
+  const dir = await Deno.makeTempDir({ prefix: "aio-fault-downloader-" });
+  try {
+    const delays: number[] = [];
+    const downloader = new Downloader(
+      ["1.bin", "2.bin", "3.bin"].map((name) => `http://127.0.0.1:${proxy.port}/${name}`),
+      {
+        dir,
+        concurrency: 1,
+        readTimeout: 1_000,
+        client,
+        sleep: (ms) => (delays.push(ms), Promise.resolve()),
+      },
+    );
+    const results = await noHang(downloader.run(), 20_000, "downloader.run()");
+    // A retry waits for a free slot behind the downloads already queued, so
+    // which file met which fault depends on the order: count them all.
+    assertEquals(results.map((r) => r.state), ["ok", "ok", "ok"]);
+    assertEquals(results.reduce((sum, r) => sum + r.attempts, 0), 6);
+    assertEquals(delays.length, 3);
+    const problems = results.flatMap((r) => r.problems).sort();
+    assertEquals(problems.length, 3);
+    assert(/^ConnectionReset: /.test(problems[0]), problems[0]);
+    assertEquals(problems[1], "connection closed after 149920 of 300000 bytes");
+    assertEquals(problems[2], "no data received for 1000 ms");
+    assertEquals(await list(dir), ["1.bin", "2.bin", "3.bin"]);
+    for (const n of [1, 2, 3]) {
+      assertEquals(await Deno.readFile(`${dir}/${n}.bin`), pattern(SIZE, n));
+    }
+    assertEquals(proxy.connections.length, 6);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("the downloader against resets on every attempt: failed, nothing under the final name or as .part", async () => {
+  await using server = serve(() => new Response(pattern(300_000)));
+  await using proxy = await startFaultProxy({
+    target: server.addr,
+    downstream: { resetAt: 120_000 },
+  });
+  await using client = new HttpClient({ maxIdlePerOrigin: 0 });
+  const dir = await Deno.makeTempDir({ prefix: "aio-fault-downloader-" });
+  try {
+    const downloader = new Downloader([`http://127.0.0.1:${proxy.port}/big.bin`], {
+      dir,
+      retries: 2,
+      client,
+      sleep: () => Promise.resolve(),
+    });
+    const [result] = await noHang(downloader.run(), 20_000, "downloader.run()");
+    assertEquals([result.state, result.attempts], ["failed", 3]);
+    assertEquals(await list(dir), []);
+    assertEquals(proxy.connections.length, 3);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
 });
