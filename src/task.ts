@@ -87,8 +87,12 @@ export class Task<T> extends Future<T> {
   #cancelRequests = 0;
   /** The reason of the pending cancellation, until `uncancel()`. */
   #reason: CancelledError | undefined;
-  /** What to call on cancel: aio's parked waits (cheaper than listeners). */
-  #hooks: (() => void)[] | undefined;
+  /**
+   * What to call on cancel: aio's parked waits (cheaper than listeners). A
+   * set, so that leaving one of many waits (a `Promise.all` over 100k
+   * futures in a task) is O(1), not a scan.
+   */
+  #hooks: Set<() => void> | undefined;
   #owner: TaskOwner | undefined;
   #prev: Task<unknown> | undefined;
   #next: Task<unknown> | undefined;
@@ -216,12 +220,9 @@ export class Task<T> extends Future<T> {
    * @ignore
    */
   onCancel(fn: () => void): () => void {
-    (this.#hooks ??= []).push(fn);
-    return () => {
-      const hooks = this.#hooks;
-      const i = hooks ? hooks.indexOf(fn) : -1;
-      if (i >= 0) hooks!.splice(i, 1);
-    };
+    const hook = () => fn();
+    (this.#hooks ??= new Set()).add(hook);
+    return () => void this.#hooks?.delete(hook);
   }
 
   /**
