@@ -9,6 +9,7 @@ import { cancellable } from "./cancellation.ts";
 import { TimeoutError } from "./errors.ts";
 import { checkDelay, type Delay, setDelay } from "./_timers.ts";
 import { type Outcome, watch } from "./_watch.ts";
+import { WaiterQueue } from "./_waiters.ts";
 
 /** Options for {@linkcode asCompleted}. */
 export interface AsCompletedOptions {
@@ -149,8 +150,11 @@ interface Entry<A> {
 
 /** One iteration: watches everything, hands out finishers in order. */
 class Completion<A> {
-  #finished: Entry<A>[] = [];
-  #waiters: { resolve(e: Entry<A>): void; reject(e: unknown): void }[] = [];
+  // Both lines are taken from the front in O(1): `Array.prototype.shift`
+  // copies a large array, which made 100k awaitables quadratic.
+  #finished: (Entry<A> | undefined)[] = [];
+  #first = 0;
+  #waiters = new WaiterQueue<Entry<A>>();
   #unwatch: (() => void)[] = [];
   #timer: Delay | undefined;
   #timedOut = false;
@@ -177,17 +181,21 @@ class Completion<A> {
   }
 
   next(): Promise<Entry<A>> {
-    const ready = this.#finished.shift();
+    const ready = this.#takeFinished();
     if (ready) return Promise.resolve(this.#deliver(ready));
     if (this.#timedOut) return Promise.reject(this.#timeoutError());
     return cancellable<Entry<A>>((resolve, reject) => {
-      const waiter = { resolve: (e: Entry<A>) => resolve(this.#deliver(e)), reject };
-      this.#waiters.push(waiter);
-      return () => {
-        const i = this.#waiters.indexOf(waiter);
-        if (i >= 0) this.#waiters.splice(i, 1);
-      };
+      const waiter = this.#waiters.push((e) => resolve(this.#deliver(e)), reject);
+      return () => this.#waiters.delete(waiter);
     }, this.#signal);
+  }
+
+  #takeFinished(): Entry<A> | undefined {
+    if (this.#first === this.#finished.length) return undefined;
+    const entry = this.#finished[this.#first];
+    this.#finished[this.#first++] = undefined;
+    if (this.#first === this.#finished.length) this.#finished.length = this.#first = 0;
+    return entry;
   }
 
   #deliver(entry: Entry<A>): Entry<A> {
@@ -209,7 +217,9 @@ class Completion<A> {
     this.#timedOut = true;
     this.#timer = undefined;
     for (const off of this.#unwatch) off();
-    for (const waiter of this.#waiters.splice(0)) waiter.reject(this.#timeoutError());
+    for (let w = this.#waiters.shift(); w; w = this.#waiters.shift()) {
+      w.reject(this.#timeoutError());
+    }
   }
 
   close(): void {
