@@ -37,6 +37,7 @@ for (const [group, benches] of groups) {
   console.log(`\n${group}`);
   const base = benches.find((b) => b.baseline) ?? benches[0];
   const baseAvg = base.results[0]?.ok?.avg;
+  const baseMin = base.results[0]?.ok?.min;
   for (const bench of benches) {
     const ok = bench.results[0]?.ok;
     if (!ok) {
@@ -44,14 +45,18 @@ for (const [group, benches] of groups) {
       console.log(`  ${bench.name}: FAILED`);
       continue;
     }
-    const ratio = baseAvg ? baseAvg / ok.avg : NaN;
+    const byAvg = baseAvg ? baseAvg / ok.avg : NaN;
+    const byMin = baseMin ? baseMin / ok.min : NaN;
     const mark = bench === base ? " (baseline)" : "";
     console.log(
-      `  ${ratio.toFixed(2).padStart(6)}×  avg ${ms(ok.avg).padStart(10)}  min ${
-        ms(ok.min).padStart(10)
-      }  ${bench.name}${mark}`,
+      `  ${byAvg.toFixed(2).padStart(6)}× ${byMin.toFixed(2).padStart(6)}×  avg ${
+        ms(ok.avg).padStart(10)
+      }  min ${ms(ok.min).padStart(10)}  ${bench.name}${mark}`,
     );
   }
 }
-console.log("\n× = speed relative to the group's baseline (higher is faster).");
+console.log(
+  "\n× = speed relative to the group's baseline (higher is faster): first by average time, then by" +
+    " best time.\nThe average includes garbage-collection pauses; the best run shows the cost without them.",
+);
 if (failures > 0) Deno.exit(1);
