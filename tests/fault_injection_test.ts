@@ -26,6 +26,7 @@ import {
   timeout,
   TimeoutError,
 } from "../mod.ts";
+import { concat } from "./_bytes.ts";
 import { type ConnectionPlan, startFaultProxy } from "./_fault_proxy.ts";
 import { Downloader } from "../examples/downloader.ts";
 import { HttpClient } from "../examples/http/mod.ts";
@@ -88,16 +89,6 @@ const RESPONSE = (() => {
   const tail = bytes("--boundary--\u00e9tail without newline");
   return concat([head, size, FRAME, tail]);
 })();
-
-function concat(parts: Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  let at = 0;
-  for (const p of parts) {
-    out.set(p, at);
-    at += p.length;
-  }
-  return out;
-}
 
 /** The reads a client makes on RESPONSE, as plain values. */
 async function readScript(reader: StreamReader): Promise<unknown[]> {

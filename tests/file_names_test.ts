@@ -20,37 +20,14 @@ import { assert, assertEquals, assertLessOrEqual } from "@std/assert";
 import fc from "fast-check";
 import { Downloader, NameRegistry, safeFileName } from "../examples/downloader.ts";
 import { serve } from "./fixtures/http_servers.ts";
-
-function envNumber(name: string, fallback: number): number {
-  let raw: string | undefined;
-  try {
-    raw = Deno.env.get(name);
-  } catch {
-    // No --allow-env: the defaults apply.
-  }
-  const n = raw === undefined ? NaN : Number(raw);
-  return Number.isSafeInteger(n) ? n : fallback;
-}
-
-const SEED = envNumber("AIO_PROPERTY_SEED", 20_240_507);
-const SCALE = envNumber("AIO_PROPERTY_RUNS", 100);
-
-function runs(n: number): number {
-  return Math.max(1, Math.round((n * SCALE) / 100));
-}
+import { checkProperty, runs, SEED } from "./_property.ts";
 
 async function check<Ts extends [unknown, ...unknown[]]>(
   name: string,
   numRuns: number,
   property: fc.IAsyncPropertyWithHooks<Ts> | fc.IPropertyWithHooks<Ts>,
 ): Promise<void> {
-  try {
-    await fc.assert(property, { seed: SEED, numRuns: runs(numRuns) });
-  } catch (e) {
-    console.error(`property "${name}" failed with seed ${SEED} (AIO_PROPERTY_SEED=${SEED})`);
-    throw e;
-  }
-  console.log(`${name}: ${runs(numRuns)} cases (seed ${SEED})`);
+  console.log(`${name}: ${await checkProperty(name, numRuns, property)} cases (seed ${SEED})`);
 }
 
 const encoder = new TextEncoder();

@@ -42,22 +42,9 @@ import {
   type ResponseHead,
 } from "../examples/http/head.ts";
 import { RawServer } from "./fixtures/http_servers.ts";
+import { concat } from "./_bytes.ts";
+import { checkProperty, runs, SEED } from "./_property.ts";
 
-function envNumber(name: string, fallback: number): number {
-  let raw: string | undefined;
-  try {
-    raw = Deno.env.get(name);
-  } catch {
-    // No --allow-env: the defaults apply.
-  }
-  const n = raw === undefined ? NaN : Number(raw);
-  return Number.isSafeInteger(n) ? n : fallback;
-}
-
-/** The seed of every property here. */
-const SEED = envNumber("AIO_PROPERTY_SEED", 20_240_507);
-/** Scales every case count, in percent. */
-const SCALE = envNumber("AIO_PROPERTY_RUNS", 100);
 /** A case that has not settled after this long is counted as a hang. */
 const CASE_TIMEOUT_MS = 5_000;
 /** Bytes one `read(p)` of a synthetic source returns at most, as a socket would. */
@@ -69,22 +56,8 @@ const LIMITS: HeadLimits = { maxHeadSize: 64 * 1024, maxFields: 100 };
 
 const rssAtStart = Deno.memoryUsage().rss;
 
-function runs(n: number): number {
-  return Math.max(1, Math.round((n * SCALE) / 100));
-}
-
 function latin1(text: string): Uint8Array {
   return Uint8Array.from(text, (c) => c.charCodeAt(0));
-}
-
-function concat(...parts: Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  let at = 0;
-  for (const p of parts) {
-    out.set(p, at);
-    at += p.length;
-  }
-  return out;
 }
 
 // ---------------------------------------------------------------- harness
@@ -138,7 +111,7 @@ async function parseResponse(
       assert(part.length > 0, "next() never returns an empty part");
       parts.push(part);
     }
-    bytes = concat(...parts);
+    bytes = concat(parts);
   } else {
     bytes = await body.rest({ signal });
   }
@@ -386,13 +359,7 @@ async function check<Ts extends [unknown, ...unknown[]]>(
   numRuns: number,
   property: fc.IAsyncPropertyWithHooks<Ts>,
 ): Promise<void> {
-  try {
-    await fc.assert(property, { seed: SEED, numRuns: runs(numRuns) });
-  } catch (e) {
-    console.error(`property "${tally.name}" failed with seed ${SEED} (AIO_PROPERTY_SEED=${SEED})`);
-    throw e;
-  }
-  tally.report("", runs(numRuns));
+  tally.report("", await checkProperty(tally.name, numRuns, property));
   assertEquals(tally.hangs, 0);
 }
 
@@ -514,9 +481,9 @@ function serialize(m: ResponseModel): Uint8Array {
   const f = m.framing;
   if (f.kind === "length") {
     head += `${f.caseOf}: ${m.body.length}${eol}${eol}`;
-    return concat(latin1(head), m.body);
+    return concat([latin1(head), m.body]);
   }
-  if (f.kind === "eof") return concat(latin1(head + eol), m.body);
+  if (f.kind === "eof") return concat([latin1(head + eol), m.body]);
   head += `Transfer-Encoding: chunked${eol}${eol}`;
   const parts: Uint8Array[] = [latin1(head)];
   let at = 0;
@@ -531,7 +498,7 @@ function serialize(m: ResponseModel): Uint8Array {
   }
   parts.push(latin1(`${"0".repeat(1 + f.zeros[6])}${f.exts[6]}${eol}`));
   parts.push(latin1(`${fieldLines(f.trailers, eol)}${eol}`));
-  return concat(...parts);
+  return concat(parts);
 }
 
 function expectedFields(fields: readonly FieldModel[]): [string, string][] {
@@ -666,17 +633,17 @@ function mutate(input: Uint8Array, mutations: readonly Mutation[]): Uint8Array {
     const at = m.at % (bytes.length + 1);
     switch (m.op) {
       case "insert":
-        bytes = concat(bytes.subarray(0, at), m.bytes, bytes.subarray(at));
+        bytes = concat([bytes.subarray(0, at), m.bytes, bytes.subarray(at)]);
         break;
       case "delete":
-        bytes = concat(bytes.subarray(0, at), bytes.subarray(at + m.length));
+        bytes = concat([bytes.subarray(0, at), bytes.subarray(at + m.length)]);
         break;
       case "set":
         if (at < bytes.length) (bytes = bytes.slice())[at] = m.byte;
         break;
       case "repeat": {
         const piece = bytes.subarray(at, at + m.length);
-        bytes = concat(bytes.subarray(0, at), ...Array(m.times).fill(piece), bytes.subarray(at));
+        bytes = concat([bytes.subarray(0, at), ...Array(m.times).fill(piece), bytes.subarray(at)]);
         break;
       }
       case "truncate":
@@ -723,7 +690,7 @@ Deno.test("random bytes, alone or after a head, are typed errors or well-formed"
     tally,
     800,
     fc.asyncProperty(prefix, bytes, cuts, async (p, bytes, cuts) => {
-      await parseEveryWay(tally, concat(latin1(p), bytes), cuts);
+      await parseEveryWay(tally, concat([latin1(p), bytes]), cuts);
     }),
   );
 });
@@ -1025,7 +992,11 @@ Deno.test("a control character anywhere in a head is an HttpProtocolError", asyn
         const input = serialize(model);
         const end = headEnd(input);
         const where = at % end;
-        const bad = concat(input.subarray(0, where), Uint8Array.of(control), input.subarray(where));
+        const bad = concat([
+          input.subarray(0, where),
+          Uint8Array.of(control),
+          input.subarray(where),
+        ]);
         const outcome = await bounded(tally, (signal) => parseResponse(fedReader(bad), { signal }));
         assert(
           outcome.error instanceof HttpProtocolError,

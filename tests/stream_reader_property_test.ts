@@ -5,8 +5,8 @@
  *
  * Every property runs with a fixed seed, so a failure is reproducible: the
  * failure message names the seed and the shrunk counterexample. Set
- * `AIO_PROPERTY_SEED` to explore other seeds and `AIO_PROPERTY_RUNS` to run
- * more cases.
+ * `AIO_PROPERTY_SEED` to explore other seeds and `AIO_PROPERTY_RUNS` (a
+ * percentage of the default counts) to run more cases.
  *
  * @module
  */
@@ -20,36 +20,20 @@ import {
   StreamReader,
   type StreamReaderSource,
 } from "../mod.ts";
+import { concat } from "./_bytes.ts";
+import { checkProperty } from "./_property.ts";
 
 const encoder = new TextEncoder();
 
-function envNumber(name: string, fallback: number): number {
-  let raw: string | undefined;
-  try {
-    raw = Deno.env.get(name);
-  } catch {
-    // No --allow-env: the defaults apply.
-  }
-  const n = raw === undefined ? NaN : Number(raw);
-  return Number.isSafeInteger(n) ? n : fallback;
-}
-
-/** The seed of every property here. */
-const SEED = envNumber("AIO_PROPERTY_SEED", 20_240_507);
 /** Cases per property and source. */
-const RUNS = envNumber("AIO_PROPERTY_RUNS", 1000);
+const RUNS = 1000;
 
-/** Runs one property with the fixed seed, printing it when the property fails. */
+/** Runs one property on `RUNS` cases with the fixed seed. */
 async function check<Ts extends [unknown, ...unknown[]]>(
   name: string,
   property: fc.IAsyncPropertyWithHooks<Ts>,
 ): Promise<void> {
-  try {
-    await fc.assert(property, { seed: SEED, numRuns: RUNS, endOnFailure: false });
-  } catch (e) {
-    console.error(`property "${name}" failed with seed ${SEED} (AIO_PROPERTY_SEED=${SEED})`);
-    throw e;
-  }
+  await checkProperty(name, RUNS, property, { endOnFailure: false });
 }
 
 // ------------------------------------------------------------- arbitraries
@@ -125,16 +109,6 @@ type SourceKind = "fed" | "default stream" | "byte stream" | "read(p)";
 const SOURCE_KINDS: SourceKind[] = ["fed", "default stream", "byte stream", "read(p)"];
 
 // ----------------------------------------------------------------- helpers
-
-function concat(parts: Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  let at = 0;
-  for (const p of parts) {
-    out.set(p, at);
-    at += p.length;
-  }
-  return out;
-}
 
 /** Cuts `data` at the given lengths; the rest, if any, is the last chunk. */
 function split(data: Uint8Array, lengths: number[]): Uint8Array[] {

@@ -3,8 +3,8 @@
  * whatever the sizes (small writes copied and coalesced, large ones passed
  * through), the mix of strings and bytes, the partial writes of the target
  * and when its writes complete, the target receives exactly the bytes
- * written, in order, once. Fixed seed; `AIO_PROPERTY_SEED` and
- * `AIO_PROPERTY_RUNS` override it and the number of runs.
+ * written, in order, once. Fixed seed (see tests/_property.ts for
+ * `AIO_PROPERTY_SEED` and `AIO_PROPERTY_RUNS`).
  *
  * @module
  */
@@ -12,32 +12,10 @@
 import { assertEquals } from "@std/assert";
 import fc from "fast-check";
 import { StreamWriter } from "../mod.ts";
-
-function envNumber(name: string, fallback: number): number {
-  let raw: string | undefined;
-  try {
-    raw = Deno.env.get(name);
-  } catch {
-    // No --allow-env: the defaults apply.
-  }
-  const n = raw === undefined ? NaN : Number(raw);
-  return Number.isSafeInteger(n) ? n : fallback;
-}
-
-const SEED = envNumber("AIO_PROPERTY_SEED", 20_240_507);
-const RUNS = envNumber("AIO_PROPERTY_RUNS", 1000);
+import { concat } from "./_bytes.ts";
+import { checkProperty } from "./_property.ts";
 
 const encoder = new TextEncoder();
-
-function concat(parts: Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  let at = 0;
-  for (const p of parts) {
-    out.set(p, at);
-    at += p.length;
-  }
-  return out;
-}
 
 /** One write: a string (any code points) or bytes, from tiny to past the copy threshold. */
 const write: fc.Arbitrary<string | Uint8Array> = fc.oneof(
@@ -62,7 +40,9 @@ const targetStep = fc.record({
 });
 
 Deno.test("any sequence of writes reaches the target exactly once, in order", async () => {
-  await fc.assert(
+  await checkProperty(
+    "writes",
+    1000,
     fc.asyncProperty(
       fc.array(fc.array(write, { maxLength: 30 }), { minLength: 1, maxLength: 8 }),
       fc.array(targetStep, { minLength: 1, maxLength: 20 }),
@@ -99,9 +79,5 @@ Deno.test("any sequence of writes reaches the target exactly once, in order", as
         assertEquals(writer.getWriteBufferSize(), 0);
       },
     ),
-    { seed: SEED, numRuns: RUNS },
-  ).catch((e) => {
-    console.error(`failed with seed ${SEED} (AIO_PROPERTY_SEED=${SEED})`);
-    throw e;
-  });
+  );
 });

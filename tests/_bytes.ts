@@ -1,0 +1,16 @@
+/**
+ * Test helper: byte arrays joined into one.
+ *
+ * @module
+ */
+
+/** The bytes of `parts`, one after the other, in a new array. */
+export function concat(parts: readonly Uint8Array[]): Uint8Array<ArrayBuffer> {
+  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
+  let at = 0;
+  for (const p of parts) {
+    out.set(p, at);
+    at += p.length;
+  }
+  return out;
+}
