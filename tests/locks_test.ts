@@ -6,6 +6,7 @@ import {
   assertRejects,
   assertThrows,
 } from "@std/assert";
+import { pooledMap } from "@std/async/pool";
 import { FakeTime } from "@std/testing/time";
 import {
   Barrier,
@@ -639,4 +640,34 @@ Deno.test("Barrier: a waiter cancelled as the barrier trips rejects; the others 
   assertEquals([await b, await last].sort(), [1, 2]);
   assertFalse(barrier.broken);
   assertEquals(barrier.nWaiting, 0);
+});
+
+Deno.test("a Semaphore bounds a fan-out as std's pooledMap does: same results, same peak", async () => {
+  const LIMIT = 3;
+  const inputs = Array.from({ length: 20 }, (_, i) => i);
+  /** A job that records how many jobs run at once. */
+  function counting() {
+    let running = 0;
+    const state = { peak: 0 };
+    const job = async (i: number): Promise<number> => {
+      state.peak = Math.max(state.peak, ++running);
+      await sleep(i % 3);
+      running--;
+      return i * i;
+    };
+    return { state, job };
+  }
+  const std = counting();
+  const viaStd: number[] = [];
+  for await (const r of pooledMap(LIMIT, inputs, std.job)) viaStd.push(r);
+
+  const aio = counting();
+  const sem = new Semaphore(LIMIT);
+  const viaAio = await Promise.all(inputs.map(async (i) => {
+    using _permit = await sem.acquire();
+    return await aio.job(i);
+  }));
+
+  assertEquals(viaStd.toSorted((a, b) => a - b), viaAio);
+  assertEquals([std.state.peak, aio.state.peak], [LIMIT, LIMIT]);
 });
