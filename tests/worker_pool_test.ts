@@ -27,7 +27,7 @@ import {
   transfer,
   WorkerPool,
 } from "../mod.ts";
-import type { RunResult } from "./_run.ts";
+import { runDeno, type RunResult } from "./_run.ts";
 import * as jobs from "./fixtures/workers/jobs.ts";
 import {
   runNotExported,
@@ -122,22 +122,8 @@ async function until(check: () => boolean, what: string): Promise<void> {
 const started = (c: Int32Array, n = 1) => () => Atomics.load(c, STARTED) === n;
 
 /** Runs a fixture program with `flags`; kills it if it has not ended after 60 s. */
-async function runFixture(file: string, flags: string[]): Promise<RunResult> {
-  const killer = new AbortController();
-  const timer = setTimeout(() => killer.abort(), 60_000);
-  try {
-    const out = await new Deno.Command(Deno.execPath(), {
-      args: ["run", "--no-lock", "--no-prompt", ...flags, new URL(file, FIXTURES).pathname],
-      stdout: "piped",
-      stderr: "piped",
-      env: { NO_COLOR: "1" },
-      signal: killer.signal,
-    }).output();
-    const text = new TextDecoder();
-    return { code: out.code, stdout: text.decode(out.stdout), stderr: text.decode(out.stderr) };
-  } finally {
-    clearTimeout(timer);
-  }
+function runFixture(file: string, flags: string[]): Promise<RunResult> {
+  return runDeno(["--no-prompt", ...flags, new URL(file, FIXTURES).pathname], 60_000);
 }
 
 poolTest("submit returns a task for the result of sync and async exports", async () => {
