@@ -6,7 +6,8 @@
 
 /**
  * A value as error messages show it: strings quoted, bigints with their
- * `n`, arrays and objects by kind and class, anything else as `String` does.
+ * `n`, functions by name, arrays and objects by kind and class, anything
+ * else as `String` does.
  *
  * @param value Any value.
  * @returns A short description.
@@ -14,6 +15,7 @@
 export function describe(value: unknown): string {
   if (typeof value === "string") return JSON.stringify(value);
   if (typeof value === "bigint") return `${value}n`;
+  if (typeof value === "function") return `function ${value.name || "(anonymous)"}`;
   if (typeof value === "object" && value !== null) {
     return Array.isArray(value)
       ? "an array"

@@ -7,6 +7,7 @@
 
 import { type Scope, scopes } from "./cancellation.ts";
 import { CancelledError, InvalidStateError } from "./errors.ts";
+import { describe } from "./_describe.ts";
 
 const PENDING = 0;
 const FULFILLED = 1;
@@ -272,7 +273,9 @@ export class Future<T> implements PromiseLike<T> {
    */
   addDoneCallback(callback: DoneCallback<T>): void {
     if (typeof callback !== "function") {
-      throw new TypeError(`Cannot add done callback: expected a function, got ${typeof callback}`);
+      throw new TypeError(
+        `Cannot add done callback: expected a function, got ${describe(callback)}`,
+      );
     }
     if (this.#state === PENDING) {
       (this.#callbacks ??= []).push(callback);

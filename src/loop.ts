@@ -7,6 +7,7 @@
  */
 
 import { checkDelay, type Delay, setDelay } from "./_timers.ts";
+import { describe } from "./_describe.ts";
 
 /**
  * A scheduled callback; cancel it with `cancel()` or by leaving a `using`
@@ -112,7 +113,7 @@ function schedule<A extends unknown[]>(
   when?: number,
 ): Handle {
   if (typeof fn !== "function") {
-    throw new TypeError(`Cannot ${what}: expected a function, got ${typeof fn}`);
+    throw new TypeError(`Cannot ${what}: expected a function, got ${describe(fn)}`);
   }
   return new Handle(() => fn(...args), delayMs, when);
 }

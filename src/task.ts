@@ -8,6 +8,7 @@
 import { isCancellation, scopes } from "./cancellation.ts";
 import { CancelledError, InvalidStateError } from "./errors.ts";
 import { Future, LABEL, settle, STATES } from "./future.ts";
+import { describe } from "./_describe.ts";
 
 /** Options for {@linkcode createTask}. */
 export interface TaskOptions {
@@ -426,10 +427,6 @@ export class Task<T> extends Future<T> {
 function isThenable<T>(value: unknown): value is PromiseLike<T> {
   return value !== null && (typeof value === "object" || typeof value === "function") &&
     typeof (value as PromiseLike<T>).then === "function";
-}
-
-function describe(value: unknown): string {
-  return value === null ? "null" : typeof value;
 }
 
 /**

@@ -8,6 +8,7 @@
 import { ChildScope, isCancellation } from "./cancellation.ts";
 import { CancelledError, InvalidStateError } from "./errors.ts";
 import { adopt, Task, type TaskFunction, type TaskOptions } from "./task.ts";
+import { describe } from "./_describe.ts";
 
 /** Options for {@linkcode TaskGroup.run}. */
 export interface TaskGroupOptions {
@@ -130,7 +131,7 @@ export class TaskGroup {
     options?: TaskGroupOptions,
   ): Promise<T> {
     if (typeof body !== "function") {
-      throw new TypeError(`Cannot run TaskGroup: expected a function, got ${typeof body}`);
+      throw new TypeError(`Cannot run TaskGroup: expected a function, got ${describe(body)}`);
     }
     const tg = new TaskGroup(options?.signal);
     let result: T | undefined;

@@ -9,6 +9,7 @@ import { cancellable, ChildScope, isCancellation } from "./cancellation.ts";
 import { CancelledError, InvalidStateError, TimeoutError } from "./errors.ts";
 import { Future } from "./future.ts";
 import { checkDelay, type Delay, setDelay } from "./_timers.ts";
+import { describe } from "./_describe.ts";
 
 /** Options for {@linkcode timeout} and {@linkcode timeoutAt}. */
 export interface TimeoutOptions {
@@ -227,7 +228,7 @@ async function runWithDeadline<T>(
   what: string,
 ): Promise<T> {
   if (typeof fn !== "function") {
-    throw new TypeError(`Cannot start timeout: expected a function, got ${typeof fn}`);
+    throw new TypeError(`Cannot start timeout: expected a function, got ${describe(fn)}`);
   }
   const scope = new ChildScope(options?.signal);
   const deadline = new Timeout(when, scope);

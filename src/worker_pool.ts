@@ -40,6 +40,7 @@ import { cancellable, isCancellation, throwIfCancelled } from "./cancellation.ts
 import { CancelledError, InvalidStateError } from "./errors.ts";
 import { createTask, type Task } from "./task.ts";
 import { type Delay, setDelay } from "./_timers.ts";
+import { describe } from "./_describe.ts";
 import {
   CANCEL_CELL,
   isMarker,
@@ -963,7 +964,7 @@ function checkModuleUrl(moduleUrl: unknown): string {
   if (!URL.canParse(moduleUrl)) {
     throw new TypeError(
       `Cannot submit a job: 'moduleUrl' must be an absolute URL (import.meta.url, ` +
-        `new URL("./jobs.ts", import.meta.url)): current value is '${moduleUrl}'`,
+        `new URL("./jobs.ts", import.meta.url)): current value is ${describe(moduleUrl)}`,
     );
   }
   return new URL(moduleUrl).href;
@@ -977,20 +978,11 @@ function checkExportName(exportName: unknown): string {
     if (typeof name === "string" && name !== "" && !name.startsWith("bound ")) return name;
     throw new TypeError(
       `Cannot submit a job: the function given as 'exportName' has no usable name ` +
-        `(current value is '${name}'): pass the name it is exported under`,
+        `(current value is ${describe(name)}): pass the name it is exported under`,
     );
   }
   throw new TypeError(
     `Cannot submit a job: 'exportName' must be a non-empty string or an exported function: ` +
       `current value is ${describe(exportName)}`,
   );
-}
-
-function describe(value: unknown): string {
-  if (typeof value === "string") return `'${value}'`;
-  if (typeof value === "function") return `function ${value.name || "(anonymous)"}`;
-  if (typeof value === "object" && value !== null) {
-    return `a ${value.constructor?.name ?? "object"}`;
-  }
-  return String(value);
 }

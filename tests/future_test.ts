@@ -129,7 +129,7 @@ Deno.test("a throwing callback is reported and does not stop the next one", asyn
 Deno.test("addDoneCallback rejects a non-function with TypeError", () => {
   const fut = createFuture<number>();
   // @ts-expect-error: testing bad input
-  assertThrows(() => fut.addDoneCallback("nope"), TypeError, "expected a function, got string");
+  assertThrows(() => fut.addDoneCallback("nope"), TypeError, 'expected a function, got "nope"');
 });
 
 Deno.test("a failed future nobody observes does not cause an unhandled rejection", async () => {

@@ -51,7 +51,7 @@ Deno.test("time() is monotonic seconds", () => {
 
 Deno.test("bad arguments are typed errors", () => {
   // @ts-expect-error: testing bad input
-  assertThrows(() => callSoon(1), TypeError, "Cannot call soon: expected a function, got number");
+  assertThrows(() => callSoon(1), TypeError, "Cannot call soon: expected a function, got 1");
   assertThrows(() => callLater(NaN, () => {}), TypeError, "Cannot call later");
   // @ts-expect-error: testing bad input
   assertThrows(() => callAt("now", () => {}), TypeError, "'when' must be a number");

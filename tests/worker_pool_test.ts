@@ -571,13 +571,17 @@ poolTest("transfer() rejects what cannot be moved", async () => {
   assertThrows(
     () => transfer({ x: 1 }),
     TypeError,
-    "Cannot transfer a Object: only an ArrayBuffer or a view of one moves by itself",
+    "Cannot transfer an instance of Object: only an ArrayBuffer or a view of one moves by itself",
   );
-  assertThrows(() => transfer(new SharedArrayBuffer(8)), TypeError, "a SharedArrayBuffer");
+  assertThrows(
+    () => transfer(new SharedArrayBuffer(8)),
+    TypeError,
+    "an instance of SharedArrayBuffer",
+  );
   assertThrows(
     () => transfer(new Int32Array(new SharedArrayBuffer(8))),
     TypeError,
-    "Cannot transfer a Int32Array",
+    "Cannot transfer an instance of Int32Array",
   );
   // @ts-expect-error: testing bad input
   assertThrows(() => transfer(new ArrayBuffer(1), "buf"), TypeError, "must be an array");
@@ -631,7 +635,7 @@ poolTest("setDefaultExecutor replaces the default pool", async (workers) => {
     // @ts-expect-error: testing bad input
     () => runInExecutor("pool", JOBS, "add"),
     TypeError,
-    "'pool' must be a WorkerPool or undefined: current value is 'pool'",
+    "'pool' must be a WorkerPool or undefined: current value is \"pool\"",
   );
 });
 
@@ -650,7 +654,7 @@ poolTest("bad arguments are rejected with errors naming the value", async () => 
     // @ts-expect-error: testing bad input
     () => new WorkerPool({ maxWorkers: "2" }),
     TypeError,
-    "'maxWorkers' must be a number: current value is '2'",
+    "'maxWorkers' must be a number: current value is \"2\"",
   );
   assertThrows(
     () => new WorkerPool({ idleTimeout: -1 }),
@@ -665,7 +669,7 @@ poolTest("bad arguments are rejected with errors naming the value", async () => 
   assertThrows(
     () => pool.submit("./jobs.ts", "add"),
     TypeError,
-    "'moduleUrl' must be an absolute URL (import.meta.url, new URL(\"./jobs.ts\", import.meta.url)): current value is './jobs.ts'",
+    '\'moduleUrl\' must be an absolute URL (import.meta.url, new URL("./jobs.ts", import.meta.url)): current value is "./jobs.ts"',
   );
   assertThrows(
     // @ts-expect-error: testing bad input
@@ -673,7 +677,7 @@ poolTest("bad arguments are rejected with errors naming the value", async () => 
     TypeError,
     "'moduleUrl' must be a string or URL: current value is 42",
   );
-  assertThrows(() => pool.submit(JOBS, ""), TypeError, "current value is ''");
+  assertThrows(() => pool.submit(JOBS, ""), TypeError, 'current value is ""');
   assertThrows(
     // @ts-expect-error: testing bad input
     () => pool.submit(JOBS, 42),
@@ -681,12 +685,12 @@ poolTest("bad arguments are rejected with errors naming the value", async () => 
     "'exportName' must be a non-empty string or an exported function: current value is 42",
   );
   assertThrows(() => pool.submit(JOBS, () => 1), TypeError, "has no usable name");
-  assertThrows(() => pool.submit(JOBS, jobs.add.bind(null), 1, 2), TypeError, "'bound add'");
+  assertThrows(() => pool.submit(JOBS, jobs.add.bind(null), 1, 2), TypeError, '"bound add"');
   await assertRejects(
     // @ts-expect-error: testing bad input
     () => pool.shutdown({ wait: "yes" }),
     TypeError,
-    "'wait' must be a boolean: current value is 'yes'",
+    "'wait' must be a boolean: current value is \"yes\"",
   );
   await assertRejects(
     // @ts-expect-error: testing bad input
