@@ -40,6 +40,30 @@ export class WaiterQueue<T> {
     return w;
   }
 
+  /** Wakes every waiter, in order, with `value`; the line is left empty. */
+  resolveAll(value: T): void {
+    this.#takeAll((w) => w.resolve(value));
+  }
+
+  /** Fails every waiter, in order, each with a new error from `error`; the line is left empty. */
+  rejectAll(error: () => unknown): void {
+    this.#takeAll((w) => w.reject(error()));
+  }
+
+  /** Empties the line at once, then hands each former waiter to `wake`, in order. */
+  #takeAll(wake: (w: Waiter<T>) => void): void {
+    let w = this.#head;
+    this.#head = this.#tail = undefined;
+    this.size = 0;
+    while (w) {
+      const next = w.next;
+      w.queued = false;
+      w.prev = w.next = undefined;
+      wake(w);
+      w = next;
+    }
+  }
+
   delete(w: Waiter<T>): void {
     if (!w.queued) return;
     w.queued = false;

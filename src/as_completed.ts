@@ -5,11 +5,11 @@
  * @module
  */
 
-import { cancellable } from "./cancellation.ts";
 import { TimeoutError } from "./errors.ts";
 import { checkDelay, type Delay, setDelay } from "./_timers.ts";
 import { type Outcome, watch } from "./_watch.ts";
-import { WaiterQueue } from "./_waiters.ts";
+import { park, WaiterQueue } from "./_waiters.ts";
+import { Fifo } from "./_fifo.ts";
 
 /** Options for {@linkcode asCompleted}. */
 export interface AsCompletedOptions {
@@ -152,8 +152,7 @@ interface Entry<A> {
 class Completion<A> {
   // Both lines are taken from the front in O(1): `Array.prototype.shift`
   // copies a large array, which made 100k awaitables quadratic.
-  #finished: (Entry<A> | undefined)[] = [];
-  #first = 0;
+  #finished = new Fifo<Entry<A>>();
   #waiters = new WaiterQueue<Entry<A>>();
   #unwatch: (() => void)[] = [];
   #timer: Delay | undefined;
@@ -173,7 +172,7 @@ class Completion<A> {
         if (++this.#settled === all.length) this.close();
         const entry = { awaitable, index, outcome };
         const waiter = this.#waiters.shift();
-        if (waiter) waiter.resolve(entry);
+        if (waiter) waiter.resolve(this.#deliver(entry));
         else this.#finished.push(entry);
       }));
     }
@@ -181,21 +180,9 @@ class Completion<A> {
   }
 
   next(): Promise<Entry<A>> {
-    const ready = this.#takeFinished();
-    if (ready) return Promise.resolve(this.#deliver(ready));
+    if (this.#finished.size > 0) return Promise.resolve(this.#deliver(this.#finished.shift()));
     if (this.#timedOut) return Promise.reject(this.#timeoutError());
-    return cancellable<Entry<A>>((resolve, reject) => {
-      const waiter = this.#waiters.push((e) => resolve(this.#deliver(e)), reject);
-      return () => this.#waiters.delete(waiter);
-    }, this.#signal);
-  }
-
-  #takeFinished(): Entry<A> | undefined {
-    if (this.#first === this.#finished.length) return undefined;
-    const entry = this.#finished[this.#first];
-    this.#finished[this.#first++] = undefined;
-    if (this.#first === this.#finished.length) this.#finished.length = this.#first = 0;
-    return entry;
+    return park(this.#waiters, this.#signal);
   }
 
   #deliver(entry: Entry<A>): Entry<A> {
@@ -215,11 +202,8 @@ class Completion<A> {
 
   #timeout(): void {
     this.#timedOut = true;
-    this.#timer = undefined;
-    for (const off of this.#unwatch) off();
-    for (let w = this.#waiters.shift(); w; w = this.#waiters.shift()) {
-      w.reject(this.#timeoutError());
-    }
+    this.close();
+    this.#waiters.rejectAll(() => this.#timeoutError());
   }
 
   close(): void {

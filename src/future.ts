@@ -304,7 +304,7 @@ export class Future<T> implements PromiseLike<T> {
    */
   removeDoneCallback(callback: DoneCallback<T>): number {
     const list = this.#callbacks;
-    if (!list) return 0;
+    if (!list?.includes(callback)) return 0;
     const kept = list.filter((cb) => cb !== callback);
     this.#callbacks = kept;
     return list.length - kept.length;

@@ -92,11 +92,10 @@ export class GatheringFuture<T> extends Future<T> {
     for (const child of this.#children) {
       if (child instanceof Future && child.cancel(message)) any = true;
     }
-    if (any) this.#cancelRequested = true;
-    else if (this.#children.every((c) => !(c instanceof Future) || c.done())) {
-      // Nothing left to cancel: settle now.
-      return super.cancel(message);
-    } else this.#cancelRequested = true;
+    // `cancel()` is false only for a child already done: with none left to
+    // stop, the gather settles now; else it ends as cancelled once they do.
+    if (!any) return super.cancel(message);
+    this.#cancelRequested = true;
     return true;
   }
 

@@ -330,7 +330,7 @@ export class Event {
   set(): void {
     if (this.#value) return;
     this.#value = true;
-    for (let w = this.#waiters.shift(); w; w = this.#waiters.shift()) w.resolve();
+    this.#waiters.resolveAll();
   }
 
   /**
@@ -1072,7 +1072,7 @@ export class Barrier {
     try {
       if (index + 1 === this.#parties) {
         this.#state = "draining";
-        this.#wakeAll();
+        this.#waiters.resolveAll();
       } else {
         while (this.#state === "filling") await this.#park(signal);
         if (this.#state === "broken" || this.#state === "resetting") {
@@ -1086,7 +1086,7 @@ export class Barrier {
         // changed while we waited, whatever the type checker narrowed).
         const state = this.#state as BarrierState;
         if (state === "draining" || state === "resetting") this.#state = "filling";
-        this.#wakeAll();
+        this.#waiters.resolveAll();
       }
     }
   }
@@ -1115,7 +1115,7 @@ export class Barrier {
     } else {
       this.#state = "filling";
     }
-    this.#wakeAll();
+    this.#waiters.resolveAll();
   }
 
   /**
@@ -1134,15 +1134,11 @@ export class Barrier {
    */
   abort(): void {
     this.#state = "broken";
-    this.#wakeAll();
+    this.#waiters.resolveAll();
   }
 
   async #park(signal: AbortSignal | undefined): Promise<void> {
     await park(this.#waiters, signal);
     throwIfCancelled(signal);
-  }
-
-  #wakeAll(): void {
-    for (let w = this.#waiters.shift(); w; w = this.#waiters.shift()) w.resolve();
   }
 }

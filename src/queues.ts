@@ -18,6 +18,7 @@ import { InvalidStateError, QueueEmpty, QueueFull, QueueShutDown } from "./error
 import type { SignalOptions } from "./locks.ts";
 import { park, WaiterQueue } from "./_waiters.ts";
 import { describe } from "./_describe.ts";
+import { Fifo } from "./_fifo.ts";
 
 /** Options for {@linkcode Queue} and {@linkcode LifoQueue}. */
 export interface QueueOptions {
@@ -49,39 +50,6 @@ interface Store<T> {
   clear(): void;
   /** Throws if `item` cannot be stored. */
   check?(item: T, what: string): void;
-}
-
-/** First in, first out, amortised O(1). */
-class FifoStore<T> implements Store<T> {
-  #items: (T | undefined)[] = [];
-  #head = 0;
-
-  get size(): number {
-    return this.#items.length - this.#head;
-  }
-
-  push(item: T): void {
-    this.#items.push(item);
-  }
-
-  shift(): T {
-    const items = this.#items;
-    const item = items[this.#head] as T;
-    items[this.#head++] = undefined;
-    if (this.#head === items.length) {
-      items.length = 0;
-      this.#head = 0;
-    } else if (this.#head >= 1024 && this.#head * 2 >= items.length) {
-      this.#items = items.slice(this.#head);
-      this.#head = 0;
-    }
-    return item;
-  }
-
-  clear(): void {
-    this.#items = [];
-    this.#head = 0;
-  }
 }
 
 /** Last in, first out. */
@@ -294,7 +262,7 @@ let setStore: <T>(queue: Queue<T>, store: Store<T>) => void;
  */
 export class Queue<T> implements AsyncIterable<T> {
   #maxsize: number;
-  #store: Store<T> = new FifoStore<T>();
+  #store: Store<T> = new Fifo<T>();
   #getters = new WaiterQueue<void>();
   #putters = new WaiterQueue<void>();
   #joiners = new WaiterQueue<void>();
@@ -656,12 +624,8 @@ export class Queue<T> implements AsyncIterable<T> {
       this.#unfinished = Math.max(0, this.#unfinished - dropped);
       if (this.#unfinished === 0) this.#wakeJoiners();
     }
-    for (let w = this.#getters.shift(); w; w = this.#getters.shift()) {
-      w.reject(new QueueShutDown("Cannot get from queue: it was shut down"));
-    }
-    for (let w = this.#putters.shift(); w; w = this.#putters.shift()) {
-      w.reject(new QueueShutDown("Cannot put into queue: it was shut down"));
-    }
+    this.#getters.rejectAll(() => new QueueShutDown("Cannot get from queue: it was shut down"));
+    this.#putters.rejectAll(() => new QueueShutDown("Cannot put into queue: it was shut down"));
   }
 
   /**
@@ -724,7 +688,7 @@ export class Queue<T> implements AsyncIterable<T> {
   }
 
   #wakeJoiners(): void {
-    for (let w = this.#joiners.shift(); w; w = this.#joiners.shift()) w.resolve();
+    this.#joiners.resolveAll();
   }
 }
 

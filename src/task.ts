@@ -216,14 +216,14 @@ export class Task<T> extends Future<T> {
 
   /**
    * Internal: calls `fn` once when the task is cancelled; returns an
-   * unsubscribe function (the scope interface).
+   * unsubscribe function (the scope interface). Each subscription passes a
+   * function of its own: the same function twice is one subscription.
    *
    * @ignore
    */
   onCancel(fn: () => void): () => void {
-    const hook = () => fn();
-    (this.#hooks ??= new Set()).add(hook);
-    return () => void this.#hooks?.delete(hook);
+    (this.#hooks ??= new Set()).add(fn);
+    return () => void this.#hooks?.delete(fn);
   }
 
   /**
@@ -413,10 +413,8 @@ export class Task<T> extends Future<T> {
     if (error instanceof CancelledError) {
       this[settle](STATES.CANCELLED, error);
     } else if (this.#cancelRequests > 0 && isCancellation(error)) {
-      this[settle](
-        STATES.CANCELLED,
-        this.#reason ?? new CancelledError(undefined, { cause: error }),
-      );
+      // A pending request always has its reason (`uncancel` clears both).
+      this[settle](STATES.CANCELLED, this.#reason!);
     } else {
       this[settle](STATES.REJECTED, error);
     }

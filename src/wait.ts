@@ -119,9 +119,12 @@ export async function wait<A>(
   await cancellable<void>((resolve) => {
     const unwatch: (() => void)[] = [];
     const timer = limit === null ? undefined : setDelay(finish, limit);
-    function finish() {
+    function stop() {
       timer?.clear();
       for (const off of unwatch) off();
+    }
+    function finish() {
+      stop();
       resolve();
     }
     for (const aw of all) {
@@ -133,10 +136,7 @@ export async function wait<A>(
         ) finish();
       }));
     }
-    return () => {
-      timer?.clear();
-      for (const off of unwatch) off();
-    };
+    return stop;
   }, options?.signal);
   // Take a snapshot: an awaitable that finished after the condition held is
   // still reported where it was when wait returned.
