@@ -16,6 +16,7 @@
  *
  * @module
  */
+import { sleep } from "../mod.ts";
 import { Downloader, ProgressReporter, summaryTable } from "./downloader.ts";
 import { formatBytes } from "./http/cli.ts";
 
@@ -77,7 +78,7 @@ function sliced(bytes: Uint8Array, pause: number, cutAt = Infinity): ReadableStr
   return new ReadableStream({
     async pull(controller) {
       if (at >= bytes.length || at >= cutAt) return controller.close();
-      if (pause > 0) await new Promise((resolve) => setTimeout(resolve, pause));
+      if (pause > 0) await sleep(pause);
       controller.enqueue(bytes.slice(at, at + SLICE));
       at += SLICE;
     },

@@ -164,16 +164,14 @@ export async function main(args: string[]): Promise<number> {
     return 2;
   }
 
-  const interrupt = new AbortController();
-  const onSigint = () => interrupt.abort(new Error("interrupted"));
-  Deno.addSignalListener("SIGINT", onSigint);
   await using client = new HttpClient({ caCerts });
+  const task = createTask(async () => {
+    if (count > 1) return await getMany(client, url, count, include, timeout);
+    return (await getOnce(client, url, include, timeout)) < 400;
+  });
+  const onSigint = () => task.cancel("interrupted");
+  Deno.addSignalListener("SIGINT", onSigint);
   try {
-    const task = createTask(async () => {
-      if (count > 1) return await getMany(client, url, count, include, timeout);
-      return (await getOnce(client, url, include, timeout)) < 400;
-    });
-    interrupt.signal.addEventListener("abort", () => task.cancel("interrupted"));
     return (await task) ? 0 : 1;
   } catch (e) {
     if (isCancellation(e)) {

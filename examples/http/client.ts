@@ -174,11 +174,6 @@ class Control {
     return this.#readTimeout;
   }
 
-  /** Whether waits for data have an idle limit (`readTimeout`). */
-  get watchesReads(): boolean {
-    return this.#readTimeout !== undefined;
-  }
-
   /** A wait for data starts: starts the idle timer. */
   arm(): void {
     const ms = this.#readTimeout;
@@ -355,7 +350,7 @@ export class HttpResponse implements AsyncDisposable, AsyncIterable<Uint8Array> 
       if (this.#body.done) await this.#finish();
       return part;
     } catch (e) {
-      this.#fail();
+      this.close();
       throw e;
     } finally {
       this.#reading = false;
@@ -388,12 +383,12 @@ export class HttpResponse implements AsyncDisposable, AsyncIterable<Uint8Array> 
       // With an idle limit, each part is a wait of its own.
       const all = await this.#body.rest(
         { signal: control.signal },
-        control.watchesReads ? control : undefined,
+        control.readTimeout !== undefined ? control : undefined,
       );
       await this.#finish();
       return all;
     } catch (e) {
-      this.#fail();
+      this.close();
       throw e;
     } finally {
       this.#reading = false;
@@ -496,10 +491,6 @@ export class HttpResponse implements AsyncDisposable, AsyncIterable<Uint8Array> 
     this.#state = "done";
     this.#pool.release(this.#connection, reusable);
     if (this.#ownsControl) this.#control.dispose();
-  }
-
-  #fail(): void {
-    if (this.#state === "open") this.close();
   }
 }
 

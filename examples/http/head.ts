@@ -380,11 +380,6 @@ export function encodeBody(body: string | Uint8Array): Uint8Array {
   return typeof body === "string" ? encoder.encode(body) : body;
 }
 
-/** Whether `limit` is acceptable as a byte or count limit. */
-export function isLimit(value: unknown): value is number {
-  return Number.isSafeInteger(value) && (value as number) > 0;
-}
-
 /** Throws a `HeadTooLargeError` for a head over `limit` bytes. */
 export function headTooLarge(url: string, what: string, limit: number, cause?: unknown): never {
   throw new HeadTooLargeError(
