@@ -48,7 +48,7 @@ export async function main(args: string[]): Promise<number> {
   try {
     const { options, positional } = parseOptions(args, [
       { name: "host", type: "string" },
-      { name: "port", short: "p", type: "integer", min: 1 },
+      { name: "port", short: "p", type: "integer", min: 1, max: 65535 },
       { name: "timeout", type: "number", min: 0.001 },
       { name: "help", short: "h", type: "flag" },
     ]);
@@ -58,7 +58,6 @@ export async function main(args: string[]): Promise<number> {
     }
     host = (options.host as string | undefined) ?? "127.0.0.1";
     port = (options.port as number | undefined) ?? 8888;
-    if (port > 65535) throw new UsageError(`option '--port' must be at most 65535: got '${port}'`);
     timeout = ((options.timeout as number | undefined) ?? 10) * 1000;
     messages = positional;
   } catch (e) {

@@ -58,7 +58,7 @@ export async function main(args: string[]): Promise<number> {
   try {
     const { options, positional } = parseOptions(args, [
       { name: "host", type: "string" },
-      { name: "port", short: "p", type: "integer", min: 0 },
+      { name: "port", short: "p", type: "integer", min: 0, max: 65535 },
       { name: "help", short: "h", type: "flag" },
     ]);
     if (options.help) {
@@ -68,7 +68,6 @@ export async function main(args: string[]): Promise<number> {
     if (positional.length > 0) throw new UsageError(`unexpected argument '${positional[0]}'`);
     host = (options.host as string | undefined) ?? "127.0.0.1";
     port = (options.port as number | undefined) ?? 8888;
-    if (port > 65535) throw new UsageError(`option '--port' must be at most 65535: got '${port}'`);
   } catch (e) {
     if (!(e instanceof UsageError)) throw e;
     console.error(`echo_server: ${e.message}\nTry 'echo_server.ts --help' for more.`);

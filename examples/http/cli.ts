@@ -26,8 +26,10 @@ export interface OptionSpec {
   short?: string;
   /** `flag` takes no value; `string` takes any; `number`/`integer` are checked. */
   type: "flag" | "string" | "number" | "integer";
-  /** The smallest accepted value, for numbers. */
+  /** The smallest accepted value, for numbers; default 0. */
   min?: number;
+  /** The largest accepted value, for numbers. */
+  max?: number;
 }
 
 /** What {@linkcode parseOptions} found. */
@@ -93,11 +95,14 @@ export function parseOptions(args: readonly string[], specs: readonly OptionSpec
 function toNumber(spec: OptionSpec, key: string, value: string): number {
   const n = value.trim() === "" ? NaN : Number(value);
   const integer = spec.type === "integer";
-  const min = spec.min ?? (integer ? 0 : 0);
+  const min = spec.min ?? 0;
   if (!Number.isFinite(n) || (integer && !Number.isInteger(n)) || n < min) {
     throw new UsageError(
       `option '${key}' must be ${integer ? "an integer" : "a number"} >= ${min}: got '${value}'`,
     );
+  }
+  if (spec.max !== undefined && n > spec.max) {
+    throw new UsageError(`option '${key}' must be at most ${spec.max}: got '${value}'`);
   }
   return n;
 }
