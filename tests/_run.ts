@@ -1,5 +1,6 @@
 /**
- * Test helper: run a Deno program in a subprocess and capture its output.
+ * Test helpers: run a Deno program in a subprocess and capture its output,
+ * or start one and read its output up to a line.
  *
  * @module
  */
@@ -13,6 +14,17 @@ export interface RunResult {
 
 /** How long a program may run before it is killed and the test fails. */
 const TIME_LIMIT_MS = 120_000;
+
+/** `deno run --no-lock <args...>` with its output piped and colours off. */
+function denoCommand(args: string[], options: Deno.CommandOptions = {}): Deno.Command {
+  return new Deno.Command(Deno.execPath(), {
+    args: ["run", "--no-lock", ...args],
+    stdout: "piped",
+    stderr: "piped",
+    env: { NO_COLOR: "1" },
+    ...options,
+  });
+}
 
 /**
  * Runs `deno run --no-lock <args...>` (the environment is inherited, so the
@@ -28,13 +40,7 @@ export async function runDeno(args: string[], timeLimitMs = TIME_LIMIT_MS): Prom
   const controller = new AbortController();
   const timer = setTimeout(() => controller.abort(), timeLimitMs);
   try {
-    const out = await new Deno.Command(Deno.execPath(), {
-      args: ["run", "--no-lock", ...args],
-      stdout: "piped",
-      stderr: "piped",
-      env: { NO_COLOR: "1" },
-      signal: controller.signal,
-    }).output();
+    const out = await denoCommand(args, { signal: controller.signal }).output();
     const dec = new TextDecoder();
     const result = {
       code: out.code,
@@ -48,6 +54,65 @@ export async function runDeno(args: string[], timeLimitMs = TIME_LIMIT_MS): Prom
       );
     }
     return result;
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/**
+ * Starts `deno run --no-lock <args...>` as {@linkcode runDeno} does (stdout
+ * and stderr piped, `NO_COLOR` set) and returns at once. The caller reads its
+ * output (see {@linkcode readUntil}) and waits for its `status`.
+ *
+ * @param args Permission flags, the script and its arguments.
+ * @param options `stdin: "piped"` to write to the program.
+ * @returns The running program.
+ */
+export function spawnDeno(
+  args: string[],
+  options: { stdin?: "piped" | "inherit" | "null" } = {},
+): Deno.ChildProcess {
+  return denoCommand(args, options).spawn();
+}
+
+/**
+ * Reads `reader` until the text read by this call satisfies `done`, or the
+ * stream ends, and returns that text (UTF-8). If neither happens within
+ * `ms`, the reader is cancelled and the call rejects, naming what it waited
+ * for and what it read: a program that never prints the line fails its test
+ * instead of stalling it.
+ *
+ * @param reader A reader of a program's stdout or stderr.
+ * @param done Whether the text so far is what the caller waits for.
+ * @param ms How long to wait.
+ * @returns The text read, up to and including the chunk that satisfied
+ *   `done`, or all of it when the stream ended first.
+ */
+export async function readUntil(
+  reader: ReadableStreamDefaultReader<Uint8Array>,
+  done: (text: string) => boolean,
+  ms = 30_000,
+): Promise<string> {
+  const decoder = new TextDecoder();
+  let text = "";
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const timeUp = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => {
+      reject(
+        new Error(
+          `waited ${ms} ms for output that satisfies ${done}; read only ${JSON.stringify(text)}`,
+        ),
+      );
+      reader.cancel().catch(() => {});
+    }, ms);
+  });
+  try {
+    while (!done(text)) {
+      const chunk = await Promise.race([reader.read(), timeUp]);
+      if (chunk.done) return text + decoder.decode();
+      text += decoder.decode(chunk.value, { stream: true });
+    }
+    return text;
   } finally {
     clearTimeout(timer);
   }

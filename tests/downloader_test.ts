@@ -28,6 +28,7 @@ import {
 } from "../examples/downloader.ts";
 import { IncompleteBodyError } from "../examples/http/mod.ts";
 import { ignoreOn, ignoreUnless } from "./_ignore.ts";
+import { readUntil, runDeno, spawnDeno } from "./_run.ts";
 import {
   HAS_PYTHON,
   pattern,
@@ -474,28 +475,11 @@ Deno.test("the summary table and the progress line", () => {
 
 const DOWNLOADER = new URL("../examples/downloader.ts", import.meta.url).pathname;
 
-function spawnDownloader(args: string[]): Deno.ChildProcess {
-  return new Deno.Command(Deno.execPath(), {
-    args: [
-      "run",
-      "--no-lock",
-      "--allow-net=127.0.0.1",
-      "--allow-read",
-      "--allow-write",
-      DOWNLOADER,
-      ...args,
-    ],
-    stdout: "piped",
-    stderr: "piped",
-    env: { NO_COLOR: "1" },
-  }).spawn();
-}
+/** The flags the program needs, then the program. */
+const DOWNLOADER_ARGS = ["--allow-net=127.0.0.1", "--allow-read", "--allow-write", DOWNLOADER];
 
-async function runDownloader(args: string[]) {
-  const out = await spawnDownloader(args).output();
-  const decoder = new TextDecoder();
-  return { code: out.code, stdout: decoder.decode(out.stdout), stderr: decoder.decode(out.stderr) };
-}
+const spawnDownloader = (args: string[]) => spawnDeno([...DOWNLOADER_ARGS, ...args]);
+const runDownloader = (args: string[]) => runDeno([...DOWNLOADER_ARGS, ...args]);
 
 Deno.test("the program: help, bad options, exit 0 and 1 with a summary", async () => {
   await using server = serve((req) =>
@@ -540,21 +524,12 @@ Deno.test({
     const base = `http://127.0.0.1:${server.addr.port}`;
     await inTempDir(async (dir) => {
       const child = spawnDownloader(["-o", dir, `${base}/quick`, `${base}/slow.bin`]);
-      const stderr = child.stderr.pipeThrough(new TextDecoderStream()).getReader();
-      let text = "";
-      while (!text.includes("done   quick")) {
-        const { value, done } = await stderr.read();
-        if (done) break;
-        text += value;
-      }
+      const stderr = child.stderr.getReader();
+      let text = await readUntil(stderr, (s) => s.includes("done   quick"));
       for (let i = 0; i < 200 && !(await list(dir)).includes("slow.bin.part"); i++) await sleep(10);
       assertEquals(await list(dir), ["quick", "slow.bin.part"]);
       child.kill("SIGINT");
-      for (;;) {
-        const { value, done } = await stderr.read();
-        if (done) break;
-        text += value;
-      }
+      text += await readUntil(stderr, () => false);
       const { code } = await child.status;
       const stdout = await new Response(child.stdout).text();
       assertEquals(code, 130, text);

@@ -4,7 +4,7 @@
  */
 import { assert, assertEquals, assertMatch, assertStringIncludes } from "@std/assert";
 import { ignoreOn } from "./_ignore.ts";
-import { runDeno } from "./_run.ts";
+import { readUntil, runDeno, spawnDeno } from "./_run.ts";
 import { pause, serve, slowBody, tls, whenDone } from "./fixtures/http_servers.ts";
 
 const NET = "--allow-net=127.0.0.1";
@@ -138,18 +138,9 @@ Deno.test({
   name: "examples/echo_server.ts and echo_client.ts: lines come back; Ctrl-C stops the server",
   ignore: ignoreOn("windows", "the test stops the server with SIGINT, which Windows cannot send"),
   fn: async () => {
-    const server = new Deno.Command(Deno.execPath(), {
-      args: ["run", "--no-lock", NET, "examples/echo_server.ts", "--port", "0"],
-      stdout: "piped",
-      stderr: "piped",
-    }).spawn();
-    const lines = server.stdout.pipeThrough(new TextDecoderStream()).getReader();
-    let out = "";
-    while (!out.includes("\n")) {
-      const { value, done } = await lines.read();
-      if (done) break;
-      out += value;
-    }
+    const server = spawnDeno([NET, "examples/echo_server.ts", "--port", "0"]);
+    const lines = server.stdout.getReader();
+    let out = await readUntil(lines, (s) => s.includes("\n"));
     const port = /^echo server listening on 127\.0\.0\.1:(\d+) \(Ctrl-C to stop\)$/m.exec(out)?.[1];
     assert(port, out);
 
@@ -163,12 +154,7 @@ Deno.test({
     ]);
     assertEquals([client.code, client.stdout], [0, "reply: hello\nreply: world\n"], client.stderr);
 
-    const piped = new Deno.Command(Deno.execPath(), {
-      args: ["run", "--no-lock", NET, "examples/echo_client.ts", "--port", port],
-      stdin: "piped",
-      stdout: "piped",
-      stderr: "piped",
-    }).spawn();
+    const piped = spawnDeno([NET, "examples/echo_client.ts", "--port", port], { stdin: "piped" });
     const stdin = piped.stdin.getWriter();
     await stdin.write(new TextEncoder().encode("from stdin\nsecond line"));
     await stdin.close();
@@ -179,11 +165,7 @@ Deno.test({
     );
 
     server.kill("SIGINT");
-    for (;;) {
-      const { value, done } = await lines.read();
-      if (done) break;
-      out += value;
-    }
+    out += await readUntil(lines, () => false);
     const status = await server.status;
     const stderr = await new Response(server.stderr).text();
     assertEquals(status.code, 0, stderr);
