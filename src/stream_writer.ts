@@ -10,6 +10,8 @@ import { abortReason, cancellable, currentScope, linkedSignal, subscribe } from 
 import { InvalidStateError } from "./errors.ts";
 import { isLocalClose, replaceReaderSource, type StreamReader } from "./stream_reader.ts";
 import { describe } from "./_describe.ts";
+import { Fifo } from "./_fifo.ts";
+import { park, WaiterQueue } from "./_waiters.ts";
 
 /**
  * Anything with a Deno-style `write(p)` that writes some of `p` and resolves
@@ -141,11 +143,6 @@ const encoder = new TextEncoder();
 
 /** The buffers this module allocated for small writes, which it may reuse. */
 const ownBuffers = new WeakSet<ArrayBufferLike>();
-
-interface Waiter {
-  resolve(): void;
-  reject(error: unknown): void;
-}
 
 /** A {@linkcode Writer} over a `WritableStream`, which it locks. */
 function streamTarget(stream: WritableStream<Uint8Array>): Writer {
@@ -307,9 +304,8 @@ export class StreamWriter implements AsyncDisposable {
   #high: number;
   #low: number;
 
-  /** Sealed chunks waiting to be written, from `#queue[#head]` on. */
-  #queue: Uint8Array[] = [];
-  #head = 0;
+  /** Sealed chunks waiting to be written. */
+  #queue = new Fifo<Uint8Array>();
   /** The buffer small writes are copied into; logically after every queued chunk. */
   #tail: Uint8Array | null = null;
   #tailLength = 0;
@@ -331,7 +327,9 @@ export class StreamWriter implements AsyncDisposable {
   #state = OPEN;
   #eof = EOF_NONE;
   /** `close()` took effect: the target's close was called. */
-  #closed = false;
+  get #closed(): boolean {
+    return this.#state === CLOSED;
+  }
   /** The target's close completed. */
   #finished = false;
   #failed = false;
@@ -339,10 +337,10 @@ export class StreamWriter implements AsyncDisposable {
   /** Whether the caller was handed `#error` (by write, drain or waitClosed). */
   #errorSeen = false;
 
-  #drainers: Set<Waiter> | null = null;
+  #drainers = new WaiterQueue<void>();
   /** Waiting for the buffer to be empty, or for the end of the writer. */
-  #idlers: Set<Waiter> | null = null;
-  #closers: Set<Waiter> | null = null;
+  #idlers = new WaiterQueue<void>();
+  #closers = new WaiterQueue<void>();
   #writable: WritableStream<Uint8Array> | undefined;
   readonly #flush = () => void this.#run();
 
@@ -565,15 +563,8 @@ export class StreamWriter implements AsyncDisposable {
       for (;;) {
         if (this.#closed || this.#failed || (this.#upgrading && this.#clearLeft <= 0)) break;
         let chunk: Uint8Array;
-        if (this.#head < this.#queue.length) {
-          chunk = this.#queue[this.#head];
-          if (++this.#head === this.#queue.length) {
-            this.#queue.length = 0;
-            this.#head = 0;
-          } else if (this.#head >= 1024) {
-            this.#queue.splice(0, this.#head);
-            this.#head = 0;
-          }
+        if (this.#queue.size > 0) {
+          chunk = this.#queue.shift();
         } else if (this.#tailLength > 0) {
           chunk = this.#tail!.subarray(0, this.#tailLength);
           this.#tail = null;
@@ -591,7 +582,7 @@ export class StreamWriter implements AsyncDisposable {
           this.#clearLeft -= n;
           if (this.#paused && this.#size <= this.#low) {
             this.#paused = false;
-            this.#settle(this.#drainers);
+            this.#drainers.resolveAll();
           }
         }
         if (this.#closed) break;
@@ -644,7 +635,7 @@ export class StreamWriter implements AsyncDisposable {
       return;
     }
     if (this.#eof === EOF_SENDING) return;
-    this.#settle(this.#idlers);
+    this.#idlers.resolveAll();
     if (this.#state === CLOSING) this.#finishClose();
   }
 
@@ -654,43 +645,18 @@ export class StreamWriter implements AsyncDisposable {
     this.#failed = true;
     this.#error = error;
     this.#dropBuffer();
-    if (this.#drainers?.size || this.#idlers?.size) this.#errorSeen = true;
-    this.#settle(this.#drainers, error);
-    this.#settle(this.#idlers, error);
+    if (this.#drainers.size || this.#idlers.size) this.#errorSeen = true;
+    this.#drainers.rejectAll(() => error);
+    this.#idlers.rejectAll(() => error);
     if (this.#state === CLOSING) this.#finishClose();
   }
 
   #dropBuffer(): void {
-    this.#queue = [];
-    this.#head = 0;
+    this.#queue.clear();
     this.#tail = null;
     this.#tailLength = 0;
     this.#size = 0;
     this.#paused = false;
-  }
-
-  /** Resolves (or, with an error, rejects) every waiter of `set`. */
-  #settle(set: Set<Waiter> | null, ...error: [unknown?]): void {
-    if (set === null || set.size === 0) return;
-    const waiters = [...set];
-    set.clear();
-    for (const w of waiters) {
-      if (error.length === 0) w.resolve();
-      else w.reject(error[0]);
-    }
-  }
-
-  #wait(which: "drainers" | "idlers" | "closers", signal: AbortSignal | undefined): Promise<void> {
-    return cancellable<void>((resolve, reject) => {
-      const waiter: Waiter = { resolve, reject };
-      const set = which === "drainers"
-        ? (this.#drainers ??= new Set())
-        : which === "idlers"
-        ? (this.#idlers ??= new Set())
-        : (this.#closers ??= new Set());
-      set.add(waiter);
-      return () => void set.delete(waiter);
-    }, signal);
   }
 
   // ----------------------------------------------------------- flow control
@@ -741,7 +707,7 @@ export class StreamWriter implements AsyncDisposable {
       return Promise.reject(new InvalidStateError("Cannot drain: the writer is closed"));
     }
     if (!this.#paused) return Promise.resolve();
-    return this.#wait("drainers", signal);
+    return park(this.#drainers, signal);
   }
 
   /**
@@ -768,7 +734,7 @@ export class StreamWriter implements AsyncDisposable {
       this.#paused = true;
     } else if (this.#paused && this.#size <= this.#low) {
       this.#paused = false;
-      this.#settle(this.#drainers);
+      this.#drainers.resolveAll();
     }
   }
 
@@ -900,18 +866,17 @@ export class StreamWriter implements AsyncDisposable {
   /** Closes the target now; the buffered data is dropped. */
   #abort(): void {
     if (this.#closed) return;
-    if (this.#state < CLOSING) this.#state = CLOSING;
     this.#dropBuffer();
     this.#finishClose();
   }
 
   #finishClose(): void {
     if (this.#closed) return;
-    this.#closed = true;
     this.#state = CLOSED;
     const dropped = new InvalidStateError("The writer was closed before its buffer was written");
-    this.#settle(this.#drainers, this.#failed ? this.#error : dropped);
-    this.#settle(this.#idlers, this.#failed ? this.#error : dropped);
+    const reason = this.#failed ? this.#error : dropped;
+    this.#drainers.rejectAll(() => reason);
+    this.#idlers.rejectAll(() => reason);
     let closing: void | Promise<void> = undefined;
     try {
       closing = this.#target.close?.();
@@ -939,10 +904,10 @@ export class StreamWriter implements AsyncDisposable {
   #closeDone(): void {
     this.#finished = true;
     if (this.#failed) {
-      if (this.#closers?.size) this.#errorSeen = true;
-      this.#settle(this.#closers, this.#error);
+      if (this.#closers.size) this.#errorSeen = true;
+      this.#closers.rejectAll(() => this.#error);
     } else {
-      this.#settle(this.#closers);
+      this.#closers.resolveAll();
     }
   }
 
@@ -995,7 +960,7 @@ export class StreamWriter implements AsyncDisposable {
       }
       return Promise.resolve();
     }
-    return this.#wait("closers", signal);
+    return park(this.#closers, signal);
   }
 
   /**
@@ -1121,13 +1086,13 @@ export class StreamWriter implements AsyncDisposable {
       this.#errorSeen = true;
       return Promise.reject(this.#error);
     }
-    if (this.#closed) return this.#finished ? Promise.resolve() : this.#wait("closers", signal);
+    if (this.#closed) return this.#finished ? Promise.resolve() : park(this.#closers, signal);
     if (
       !this.#flushing && this.#size === 0 && this.#eof !== EOF_WANTED && this.#eof !== EOF_SENDING
     ) {
       return Promise.resolve();
     }
-    return this.#wait("idlers", signal);
+    return park(this.#idlers, signal);
   }
 
   // -------------------------------------------------------------------- TLS
