@@ -8,7 +8,6 @@
 
 import {
   abortReason,
-  cancellable,
   currentScope,
   isCancellation,
   type Scope,
@@ -22,6 +21,7 @@ import { abortWriter, StreamWriter } from "./stream_writer.ts";
 import { createTask, type Task } from "./task.ts";
 import { checkLimit, checkOptions, checkPort, checkString, formatAddr } from "./connection.ts";
 import { type Delay, setDelay } from "./_timers.ts";
+import { park, WaiterQueue } from "./_waiters.ts";
 
 /**
  * A client handler: runs once per accepted connection, as a task owned by
@@ -168,8 +168,6 @@ interface Client {
   task: Task<void>;
   writer: StreamWriter;
   peername: Deno.Addr;
-  handlerDone: boolean;
-  aborted: boolean;
 }
 
 /** Accept errors other than a closed listener are retried after this delay, as asyncio does. */
@@ -197,8 +195,8 @@ class ServerImpl<A extends Deno.Addr> implements Server<A> {
   #accepting = true;
   #retry: Delay | undefined;
   #wakeRetry: (() => void) | undefined;
-  /** Called once the server is closed and every client is gone. */
-  readonly #waiters = new Set<() => void>();
+  /** Woken once the server is closed and every client is gone. */
+  readonly #waiters = new WaiterQueue<void>();
   #forever = false;
   #unsubscribe: (() => void) | undefined;
 
@@ -281,15 +279,14 @@ class ServerImpl<A extends Deno.Addr> implements Server<A> {
     const task = createTask<void>(() => handler(reader, writer), {
       name: `client ${formatAddr(peername)}`,
     });
-    const client: Client = { task, writer, peername, handlerDone: false, aborted: false };
+    const client: Client = { task, writer, peername };
     this.#clients.add(client);
     const finish = (error?: unknown) => {
-      client.handlerDone = true;
       if (error !== undefined && !isCancellation(error)) {
         this.#report(error, { message: "Client handler failed", peername });
       }
-      if (client.aborted) abortWriter(writer);
-      else writer.close();
+      // After abortClients() the writer is closed already, and this does nothing.
+      writer.close();
       const gone = () => {
         this.#clients.delete(client);
         this.#checkClosed();
@@ -300,10 +297,7 @@ class ServerImpl<A extends Deno.Addr> implements Server<A> {
   }
 
   #checkClosed(): void {
-    if (this.#serving || this.#accepting || this.#clients.size > 0) return;
-    const waiters = [...this.#waiters];
-    this.#waiters.clear();
-    for (const resolve of waiters) resolve();
+    if (this.#isClosed()) this.#waiters.resolveAll();
   }
 
   #isClosed(): boolean {
@@ -326,14 +320,13 @@ class ServerImpl<A extends Deno.Addr> implements Server<A> {
 
   closeClients(): void {
     for (const client of this.#clients) {
-      if (!client.handlerDone) client.task.cancel("The server is closing its clients");
+      client.task.cancel("The server is closing its clients");
     }
   }
 
   abortClients(): void {
     for (const client of this.#clients) {
-      client.aborted = true;
-      if (!client.handlerDone) client.task.cancel("The server is aborting its clients");
+      client.task.cancel("The server is aborting its clients");
       abortWriter(client.writer);
     }
   }
@@ -343,19 +336,12 @@ class ServerImpl<A extends Deno.Addr> implements Server<A> {
     if (this.#isClosed()) {
       return signal?.aborted ? Promise.reject(abortReason(signal)) : Promise.resolve();
     }
-    return this.#wait(signal);
-  }
-
-  #wait(signal: AbortSignal | undefined): Promise<void> {
-    return cancellable<void>((resolve) => {
-      this.#waiters.add(resolve);
-      return () => void this.#waiters.delete(resolve);
-    }, signal);
+    return park(this.#waiters, signal);
   }
 
   /** Resolves once everything is closed; not cancellable (not even by the ambient task). */
   #closedPromise(): Promise<void> {
-    return this.#isClosed() ? Promise.resolve() : detached(() => this.#wait(undefined));
+    return this.#isClosed() ? Promise.resolve() : detached(() => park(this.#waiters, undefined));
   }
 
   async serveForever(options?: { signal?: AbortSignal }): Promise<void> {
@@ -365,7 +351,7 @@ class ServerImpl<A extends Deno.Addr> implements Server<A> {
     }
     this.#forever = true;
     try {
-      await this.#wait(options?.signal);
+      await park(this.#waiters, options?.signal);
     } catch (e) {
       this.close();
       this.closeClients();
