@@ -14,7 +14,7 @@ import {
   assertStringIncludes,
   assertThrows,
 } from "@std/assert";
-import { CancelledError, createTask, InvalidStateError, sleep } from "../mod.ts";
+import { CancelledError, createTask, InvalidStateError } from "../mod.ts";
 import {
   Downloader,
   type DownloadEvent,
@@ -29,6 +29,7 @@ import {
 import { IncompleteBodyError } from "../examples/http/mod.ts";
 import { ignoreOn, ignoreUnless } from "./_ignore.ts";
 import { readUntil, runDeno, spawnDeno } from "./_run.ts";
+import { until } from "./_settle.ts";
 import {
   HAS_PYTHON,
   pattern,
@@ -359,7 +360,7 @@ Deno.test("cancellation mid-run stops every download and removes the .part files
 
   const check = async (dir: string, downloader: Downloader, run: PromiseLike<unknown>) => {
     // Wait until the slow ones have .part files with data in them.
-    for (let i = 0; i < 200 && downloader.results.some((r) => r.bytes === 0); i++) await sleep(10);
+    await until(() => !downloader.results.some((r) => r.bytes === 0), "every download has data");
     assert(downloader.results.every((r) => r.bytes > 0), "all three started");
     assertEquals(await list(dir), ["quick", "slow-a.part", "slow-b.part"]);
     return await run;
@@ -526,7 +527,7 @@ Deno.test({
       const child = spawnDownloader(["-o", dir, `${base}/quick`, `${base}/slow.bin`]);
       const stderr = child.stderr.getReader();
       let text = await readUntil(stderr, (s) => s.includes("done   quick"));
-      for (let i = 0; i < 200 && !(await list(dir)).includes("slow.bin.part"); i++) await sleep(10);
+      await until(async () => (await list(dir)).includes("slow.bin.part"), "slow.bin.part exists");
       assertEquals(await list(dir), ["quick", "slow.bin.part"]);
       child.kill("SIGINT");
       text += await readUntil(stderr, () => false);

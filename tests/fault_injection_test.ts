@@ -28,6 +28,7 @@ import {
 } from "../mod.ts";
 import { concat } from "./_bytes.ts";
 import { type ConnectionPlan, startFaultProxy } from "./_fault_proxy.ts";
+import { noHang, until } from "./_settle.ts";
 import { Downloader } from "../examples/downloader.ts";
 import { HttpClient } from "../examples/http/mod.ts";
 import { pattern, serve } from "./fixtures/http_servers.ts";
@@ -41,21 +42,6 @@ const str = (b: Uint8Array): string => decoder.decode(b);
 function isResetError(e: unknown): boolean {
   return e instanceof Deno.errors.ConnectionReset || e instanceof Deno.errors.BrokenPipe ||
     e instanceof Deno.errors.ConnectionAborted;
-}
-
-/** Rejects if `promise` takes longer than `ms`: a hang fails the test instead of stalling it. */
-async function noHang<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  try {
-    return await Promise.race([
-      promise,
-      new Promise<never>((_, reject) => {
-        timer = setTimeout(() => reject(new Error(`${what} hung for ${ms} ms`)), ms);
-      }),
-    ]);
-  } finally {
-    clearTimeout(timer);
-  }
 }
 
 /** A deterministic PRNG (mulberry32). */
@@ -291,7 +277,7 @@ Deno.test("a reset mid-response fails the client's read with ConnectionReset; th
   }
   // The handler's side was reset too: it ended, its failure was reported,
   // and the server still serves.
-  for (let i = 0; i < 200 && handlersDone < 1; i++) await new Promise((r) => setTimeout(r, 10));
+  await until(() => handlersDone >= 1, "the handler ends");
   assertEquals(handlersDone, 1);
   assert(log.errors.every(isResetError), `reported: ${log.errors}`);
   await using conn = await openConnection("127.0.0.1", server.addr.port);
@@ -463,7 +449,7 @@ Deno.test("a server under resets at random offsets in both directions keeps serv
   }
   // The server reported only connection failures, and no handler hangs.
   assert(log.errors.every(isResetError), `server reported: ${log.errors}`);
-  for (let i = 0; i < 500 && active > 0; i++) await new Promise((r) => setTimeout(r, 10));
+  await until(() => active <= 0, "the handlers end");
   assertEquals(active, 0, "handlers still running");
   // It still serves.
   {
@@ -519,7 +505,7 @@ Deno.test("a handler stuck on a stalled peer: closeClients() leaves its flush, a
   await using conn = await openConnection("127.0.0.1", proxy.port);
   const link = await proxy.connection(0);
   await link.reached("downstream", 1000);
-  for (let i = 0; i < 200 && !stuck; i++) await new Promise((r) => setTimeout(r, 5));
+  await until(() => stuck, "the handler is writing");
   server.close();
   server.closeClients();
   // As in asyncio, closing a client flushes its buffer first: with a peer

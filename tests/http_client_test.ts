@@ -4,6 +4,7 @@
  * against a raw TCP server for the responses real servers do not send.
  */
 import { ignoreUnless } from "./_ignore.ts";
+import { until } from "./_settle.ts";
 import {
   assert,
   assertEquals,
@@ -556,7 +557,7 @@ Deno.test("cancellation: a signal or the task, while waiting for the head", asyn
     await assertRejects(() => client.get(server.origin, { timeout: 30 }), TimeoutError);
   });
   await client.close();
-  for (let i = 0; i < 100 && closedByClient < 3; i++) await sleep(5);
+  await until(() => closedByClient >= 3, "the client has closed its three connections");
   assertEquals(closedByClient, 3);
   assertEquals(client.idleConnections, 0);
 });

@@ -25,6 +25,7 @@ import {
   type StreamWriter,
 } from "../mod.ts";
 import { ignoreOn } from "./_ignore.ts";
+import { until } from "./_settle.ts";
 
 const decoder = new TextDecoder();
 const str = (b: Uint8Array): string => decoder.decode(b);
@@ -37,15 +38,6 @@ async function echo(reader: StreamReader, writer: StreamWriter): Promise<void> {
     writer.write(line);
     await writer.drain();
   }
-}
-
-/** Resolves when `cond()` holds, checking once per macrotask (bounded). */
-async function until(cond: () => boolean, what: string): Promise<void> {
-  for (let i = 0; i < 5000; i++) {
-    if (cond()) return;
-    await sleep(1);
-  }
-  throw new Error(`gave up waiting for ${what}`);
 }
 
 /** Collects what a server reports. */
@@ -141,7 +133,7 @@ Deno.test("startServer serves 1,000 concurrent clients", async () => {
   } finally {
     await Promise.all(conns.map((c) => c[Symbol.asyncDispose]()));
   }
-  await until(() => active === 0, "handlers to end");
+  await until(() => active === 0, "the handlers end");
 });
 
 Deno.test("a throwing handler is reported and the server goes on", async () => {
@@ -158,7 +150,7 @@ Deno.test("a throwing handler is reported and the server goes on", async () => {
     // The writer was closed when the handler ended.
     assertEquals(await conn.reader.read(), new Uint8Array());
     const local = conn.writer.getExtraInfo("sockname") as Deno.NetAddr;
-    await until(() => log.errors.length === 1, "the report");
+    await until(() => log.errors.length === 1, "the failure is reported");
     const [error, context] = log.errors[0];
     assertInstanceOf(error, RangeError);
     assertEquals(context.message, "Client handler failed");
@@ -178,7 +170,7 @@ Deno.test("a handler's failure goes to stderr by default", async () => {
     }, { host: "127.0.0.1", port: 0 });
     await using conn = await openConnection("127.0.0.1", server.addr.port);
     assertEquals(await conn.reader.read(), new Uint8Array());
-    await until(() => consoleError.calls.length > 0, "stderr");
+    await until(() => consoleError.calls.length > 0, "stderr is written");
   }
   const args = consoleError.calls[0].args;
   assertMatch(String(args[0]), /^Client handler failed \(client 127\.0\.0\.1:\d+\):$/);
@@ -201,7 +193,7 @@ Deno.test("a throwing onError hook does not stop the server", async () => {
     await using conn = await openConnection("127.0.0.1", server.addr.port);
     assertEquals(await conn.reader.text(), "hi");
   }
-  await until(() => consoleError.calls.length === 2, "both reports");
+  await until(() => consoleError.calls.length === 2, "both failures are reported");
   assertMatch(String(consoleError.calls[0].args[0]), /onError hook threw/);
 });
 
@@ -394,7 +386,7 @@ Deno.test("a server disposed in a cancelled task stops its clients without waiti
     port = server.addr.port;
     await sleep(60_000);
   });
-  await until(() => port !== 0, "the server");
+  await until(() => port !== 0, "the server listens");
   const conn = await openConnection("127.0.0.1", port);
   assertEquals(str(await conn.reader.readLine()), "ready\n"); // the handler runs
   task.cancel();

@@ -28,6 +28,7 @@ import {
   WorkerPool,
 } from "../mod.ts";
 import { runDeno, type RunResult } from "./_run.ts";
+import { until } from "./_settle.ts";
 import * as jobs from "./fixtures/workers/jobs.ts";
 import {
   runNotExported,
@@ -108,15 +109,6 @@ function poolTest(name: string, fn: (workers: WorkerCount) => Promise<void>): vo
     }
     assertEquals(workers.live, 0, "a worker was left alive");
   });
-}
-
-/** Polls `check` until it holds; fails after ~10 s. */
-async function until(check: () => boolean, what: string): Promise<void> {
-  for (let i = 0; i < 2_000; i++) {
-    if (check()) return;
-    await sleep(5);
-  }
-  throw new Error(`Timed out waiting until ${what}`);
 }
 
 const started = (c: Int32Array, n = 1) => () => Atomics.load(c, STARTED) === n;
