@@ -234,19 +234,17 @@ function checkMs(value: unknown, name: string, what: string): number | undefined
 function reasonOf(e: unknown): string {
   const message = e instanceof Error ? e.message : String(e);
   const code = (e as { code?: unknown } | null)?.code;
-  if (e instanceof Deno.errors.ConnectionRefused || code === "ECONNREFUSED") {
-    return "connection refused";
-  }
+  // Node's errors arrive as Deno's classes (see `denoError`); only a failed
+  // lookup keeps Node's code.
+  if (e instanceof Deno.errors.ConnectionRefused) return "connection refused";
   if (
     code === "ENOTFOUND" || code === "EAI_AGAIN" ||
     /failed to lookup address|name or service not known|nodename nor servname/i.test(message)
   ) {
     return `cannot resolve the host name (${message})`;
   }
-  if (e instanceof Deno.errors.TimedOut || code === "ETIMEDOUT") return "connection timed out";
-  if (e instanceof Deno.errors.ConnectionReset || code === "ECONNRESET") {
-    return "connection reset by peer";
-  }
+  if (e instanceof Deno.errors.TimedOut) return "connection timed out";
+  if (e instanceof Deno.errors.ConnectionReset) return "connection reset by peer";
   if (
     e instanceof Deno.errors.InvalidData || /certificate|handshake|tls|SSL routines/i.test(message)
   ) {

@@ -41,6 +41,7 @@ import { CancelledError, InvalidStateError } from "./errors.ts";
 import { createTask, type Task } from "./task.ts";
 import { type Delay, setDelay } from "./_timers.ts";
 import { describe } from "./_describe.ts";
+import { park, WaiterQueue } from "./_waiters.ts";
 import {
   CANCEL_CELL,
   isMarker,
@@ -206,8 +207,8 @@ export class WorkerPool implements AsyncDisposable {
   /** The live workers without a job; the last one freed is reused first. */
   #idle: Slot[] = [];
   #shutdown = false;
-  /** Resolved when the pool is shut down and empty. */
-  #waiters = new Set<() => void>();
+  /** Woken when the pool is shut down and empty. */
+  #waiters = new WaiterQueue<void>();
 
   /**
    * Creates a pool; no worker starts until a job needs one.
@@ -437,11 +438,8 @@ export class WorkerPool implements AsyncDisposable {
     this.#dispatch();
     if (!wait) return;
     try {
-      await cancellable<void>((resolve) => {
-        if (this.#closed()) return resolve();
-        this.#waiters.add(resolve);
-        return () => this.#waiters.delete(resolve);
-      }, signal);
+      if (!this.#closed()) await park(this.#waiters, signal);
+      else throwIfCancelled(signal);
     } catch (e) {
       this.#cancel([...this.#queue, ...[...this.#slots].flatMap((slot) => slot.job ?? [])]);
       throw e;
@@ -501,10 +499,7 @@ export class WorkerPool implements AsyncDisposable {
       if (this.#shutdown) this.#retire(slot);
       else slot.timer ??= setDelay(() => this.#retire(slot), this.#idleTimeout);
     }
-    if (this.#waiters.size > 0 && this.#closed()) {
-      for (const resolve of this.#waiters) resolve();
-      this.#waiters.clear();
-    }
+    if (this.#waiters.size > 0 && this.#closed()) this.#waiters.resolveAll();
   }
 
   #spawn(): Slot {
