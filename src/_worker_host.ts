@@ -14,6 +14,7 @@ import {
   isMarker,
   type JobMessage,
   LOADING,
+  PERMISSION_DENIED,
   type ReplyMessage,
   serializeThrown,
 } from "./_worker_protocol.ts";
@@ -55,7 +56,7 @@ async function load(url: string): Promise<Record<string, unknown>> {
   try {
     return await import(url);
   } catch (e) {
-    if (e instanceof Error && /^Requires \S+ access/.test(e.message)) {
+    if (e instanceof Error && PERMISSION_DENIED.test(e.message)) {
       throw new Deno.errors.NotCapable(`Cannot import ${url} in a worker: ${e.message}`);
     }
     throw e;

@@ -83,6 +83,9 @@ export const TRANSFER: unique symbol = Symbol.for("aio.transfer");
  */
 export const CANCEL_CELL: unique symbol = Symbol.for("aio.cancelCell");
 
+/** How Deno words a missing permission, in a worker as in the main thread. */
+export const PERMISSION_DENIED: RegExp = /^Requires \S+ access/;
+
 /**
  * Set, to the module's URL, while a worker imports a job module: a module
  * whose top level submits jobs would otherwise start workers that import it

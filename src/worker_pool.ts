@@ -47,6 +47,7 @@ import {
   isMarker,
   LOADING,
   type Marker,
+  PERMISSION_DENIED,
   type ReplyMessage,
   reviveThrown,
   TRANSFER,
@@ -638,7 +639,7 @@ export class WorkerPool implements AsyncDisposable {
 
   #workerError(event: ErrorEvent): Error {
     const message = event.message || "unknown error";
-    if (/^Requires \S+ access/.test(message)) {
+    if (PERMISSION_DENIED.test(message)) {
       return new Deno.errors.NotCapable(
         `Cannot start a worker of pool '${this.#name}': ${message}`,
       );
