@@ -13,13 +13,13 @@ import { TimeoutError } from "./errors.ts";
 import { StreamReader } from "./stream_reader.ts";
 import { describe } from "./_describe.ts";
 import {
-  checkStrings,
   setWriterHostname,
   startTlsHook,
   type StartTlsOptions,
   StreamWriter,
 } from "./stream_writer.ts";
 import { setDelay } from "./_timers.ts";
+import { checkLimit, checkOptions, checkPort, checkString, checkStrings } from "./_check.ts";
 
 /**
  * Raised when a connection cannot be opened: the connection was refused, the
@@ -165,6 +165,11 @@ export function formatAddress(host: string, port: number): string {
   return host.includes(":") && !host.startsWith("[") ? `[${host}]:${port}` : `${host}:${port}`;
 }
 
+/** `host` without the brackets of an IPv6 literal (`[::1]` is `::1`). Internal. */
+export function unbracket(host: string): string {
+  return host.startsWith("[") && host.endsWith("]") ? host.slice(1, -1) : host;
+}
+
 /** A Deno address as text: `host:port` or the socket path. Internal. */
 export function formatAddr(addr: Deno.Addr | undefined): string {
   if (addr === undefined) return "unknown peer";
@@ -175,47 +180,6 @@ export function formatAddr(addr: Deno.Addr | undefined): string {
     return addr.path || "unnamed Unix socket";
   }
   return String(addr.transport);
-}
-
-/** Validates an options object. Internal. */
-export function checkOptions(options: unknown, what: string): void {
-  if (options !== undefined && (typeof options !== "object" || options === null)) {
-    throw new TypeError(
-      `Cannot ${what}: 'options' must be an object: current value is ${describe(options)}`,
-    );
-  }
-}
-
-/** Validates a reader `limit`. Internal. */
-export function checkLimit(limit: unknown, what: string): number | undefined {
-  if (limit !== undefined && (!Number.isSafeInteger(limit) || (limit as number) <= 0)) {
-    throw new RangeError(
-      `Cannot ${what}: 'limit' must be a positive integer: current value is ${describe(limit)}`,
-    );
-  }
-  return limit as number | undefined;
-}
-
-/** Validates a port: an integer from `min` to 65535. Internal. */
-export function checkPort(port: unknown, what: string, min: number): number {
-  if (!Number.isInteger(port) || (port as number) < min || (port as number) > 65535) {
-    throw new RangeError(
-      `Cannot ${what}: 'port' must be an integer from ${min} to 65535: current value is ${
-        describe(port)
-      }`,
-    );
-  }
-  return port as number;
-}
-
-/** Validates a non-empty string option. Internal. */
-export function checkString(value: unknown, name: string, what: string): string {
-  if (typeof value !== "string" || value === "") {
-    throw new TypeError(
-      `Cannot ${what}: '${name}' must be a non-empty string: current value is ${describe(value)}`,
-    );
-  }
-  return value;
 }
 
 function checkMs(value: unknown, name: string, what: string): number | undefined {
@@ -651,7 +615,7 @@ export async function openConnection(
     );
   }
   const tls = tlsOption === false ? undefined : tlsOption === true ? {} : tlsOption;
-  const bare = host.startsWith("[") && host.endsWith("]") ? host.slice(1, -1) : host;
+  const bare = unbracket(host);
   const tlsSettings: StartTlsOptions | undefined = tls && {
     hostname: tls.hostname === undefined ? bare : checkString(tls.hostname, "tls.hostname", what),
     caCerts: checkStrings(tls.caCerts, "tls.caCerts", what),

@@ -19,7 +19,8 @@ import { observe } from "./future.ts";
 import { isLocalClose, StreamReader } from "./stream_reader.ts";
 import { abortWriter, StreamWriter } from "./stream_writer.ts";
 import { createTask, type Task } from "./task.ts";
-import { checkLimit, checkOptions, checkPort, checkString, formatAddr } from "./connection.ts";
+import { formatAddr, unbracket } from "./connection.ts";
+import { checkLimit, checkOptions, checkPort, checkString } from "./_check.ts";
 import { type Delay, setDelay } from "./_timers.ts";
 import { park, WaiterQueue } from "./_waiters.ts";
 
@@ -499,7 +500,7 @@ function listenTcp(handler: ClientHandler, options: StartServerOptions): Server<
     checkString(tls.key, "tls.key", what);
   }
   if (options.signal?.aborted) throw abortReason(options.signal);
-  const hostname = host.startsWith("[") && host.endsWith("]") ? host.slice(1, -1) : host;
+  const hostname = unbracket(host);
   let listener: Deno.Listener;
   try {
     listener = tls === undefined

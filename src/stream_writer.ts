@@ -10,6 +10,7 @@ import { abortReason, cancellable, currentScope, linkedSignal, subscribe } from 
 import { InvalidStateError } from "./errors.ts";
 import { isLocalClose, replaceReaderSource, type StreamReader } from "./stream_reader.ts";
 import { describe } from "./_describe.ts";
+import { checkOptions, checkString, checkStrings } from "./_check.ts";
 import { Fifo } from "./_fifo.ts";
 import { park, WaiterQueue } from "./_waiters.ts";
 
@@ -194,27 +195,6 @@ function checkLimits(limits: WriteBufferLimits | undefined, what: string): [numb
     );
   }
   return [high, low];
-}
-
-/**
- * Validates an optional list of strings (certificates, ALPN protocols).
- * Internal to the stream modules.
- *
- * @internal
- * @param value The option's value.
- * @param name The option's name, for the message.
- * @param what What was being done, for the message: "start TLS".
- * @returns The list, or `undefined`.
- * @throws {TypeError} If `value` is neither `undefined` nor an array of strings.
- */
-export function checkStrings(value: unknown, name: string, what: string): string[] | undefined {
-  if (value === undefined) return undefined;
-  if (!Array.isArray(value) || !value.every((s) => typeof s === "string")) {
-    throw new TypeError(
-      `Cannot ${what}: '${name}' must be an array of strings: current value is ${describe(value)}`,
-    );
-  }
-  return value;
 }
 
 /**
@@ -1130,19 +1110,9 @@ export class StreamWriter implements AsyncDisposable {
    * ```
    */
   async startTls(options: StartTlsOptions = {}): Promise<void> {
-    if (typeof options !== "object" || options === null) {
-      throw new TypeError(
-        `Cannot start TLS: 'options' must be an object: current value is ${describe(options)}`,
-      );
-    }
+    checkOptions(options, "start TLS");
     const { hostname, signal } = options;
-    if (hostname !== undefined && (typeof hostname !== "string" || hostname === "")) {
-      throw new TypeError(
-        `Cannot start TLS: 'hostname' must be a non-empty string: current value is ${
-          describe(hostname)
-        }`,
-      );
-    }
+    if (hostname !== undefined) checkString(hostname, "hostname", "start TLS");
     const caCerts = checkStrings(options.caCerts, "caCerts", "start TLS");
     const alpnProtocols = checkStrings(options.alpnProtocols, "alpnProtocols", "start TLS");
     if (signal?.aborted) throw abortReason(signal);
