@@ -43,12 +43,7 @@ import {
   type Task,
   TaskGroup,
 } from "../mod.ts";
-import { concat } from "./_bytes.ts";
-
-const encoder = new TextEncoder();
-const decoder = new TextDecoder();
-const bytes = (s: string): Uint8Array => encoder.encode(s);
-const str = (b: Uint8Array): string => decoder.decode(b);
+import { bytes, concat, str } from "./_bytes.ts";
 
 /** Driver turns between two steps of the world. */
 const TURNS_PER_STEP = 8;

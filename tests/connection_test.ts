@@ -18,10 +18,8 @@ import {
   TimeoutError,
 } from "../mod.ts";
 import { ignoreOn, ignoreUnless } from "./_ignore.ts";
+import { bytes, str } from "./_bytes.ts";
 
-const encoder = new TextEncoder();
-const decoder = new TextDecoder();
-const str = (b: Uint8Array): string => decoder.decode(b);
 const cert = Deno.readTextFileSync(new URL("./fixtures/tls/localhost.crt", import.meta.url));
 const key = Deno.readTextFileSync(new URL("./fixtures/tls/localhost.key", import.meta.url));
 
@@ -82,7 +80,7 @@ function rawServer(
 /** Echoes lines back upper-cased until EOF. */
 async function upperEcho(conn: Deno.Conn): Promise<void> {
   const reader = new StreamReader(conn);
-  for await (const line of reader) await conn.write(encoder.encode(str(line).toUpperCase()));
+  for await (const line of reader) await conn.write(bytes(str(line).toUpperCase()));
 }
 
 /**
@@ -424,7 +422,7 @@ Deno.test("openConnection from a local address", async (t) => {
   await using server = rawServer(async (conn) => {
     seen = conn.remoteAddr as Deno.NetAddr;
     await upperEcho(conn);
-    await conn.write(encoder.encode("bye"));
+    await conn.write(bytes("bye"));
   });
   await t.step("round trip and half-close", async () => {
     await using conn = await openConnection("127.0.0.1", server.port, {
@@ -552,7 +550,7 @@ function startTlsServer(options: { quiet?: boolean; stall?: boolean } = {}) {
   const front = rawServer(async (conn, closing) => {
     const reader = new StreamReader(conn);
     lines.push(str(await reader.readLine()));
-    if (!options.quiet) await conn.write(encoder.encode("GO\n"));
+    if (!options.quiet) await conn.write(bytes("GO\n"));
     if (options.stall) {
       await closing;
       return;

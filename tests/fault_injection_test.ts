@@ -26,17 +26,12 @@ import {
   timeout,
   TimeoutError,
 } from "../mod.ts";
-import { concat } from "./_bytes.ts";
+import { bytes, concat, pattern, str } from "./_bytes.ts";
 import { type ConnectionPlan, startFaultProxy } from "./_fault_proxy.ts";
 import { noHang, until } from "./_settle.ts";
 import { Downloader } from "../examples/downloader.ts";
 import { HttpClient } from "../examples/http/mod.ts";
-import { pattern, serve } from "./fixtures/http_servers.ts";
-
-const encoder = new TextEncoder();
-const decoder = new TextDecoder();
-const bytes = (s: string): Uint8Array => encoder.encode(s);
-const str = (b: Uint8Array): string => decoder.decode(b);
+import { serve } from "./fixtures/http_servers.ts";
 
 /** Whether `e` is how Deno reports a connection the peer reset or closed under us. */
 function isResetError(e: unknown): boolean {

@@ -15,11 +15,10 @@ import {
   type StreamReader,
   type StreamWriter,
 } from "../mod.ts";
+import { str } from "./_bytes.ts";
 
 const LIMIT = 64 * 1024;
 const LONG = 10 * 1024 * 1024;
-const decoder = new TextDecoder();
-const str = (b: Uint8Array): string => decoder.decode(b);
 
 /** Sends `head`, a LONG-byte line, then `tail`, from one reused 64 KiB block. */
 async function sendLongLine(writer: StreamWriter, head: string, tail: string): Promise<void> {

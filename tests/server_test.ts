@@ -26,9 +26,8 @@ import {
 } from "../mod.ts";
 import { ignoreOn } from "./_ignore.ts";
 import { until } from "./_settle.ts";
+import { str } from "./_bytes.ts";
 
-const decoder = new TextDecoder();
-const str = (b: Uint8Array): string => decoder.decode(b);
 const cert = Deno.readTextFileSync(new URL("./fixtures/tls/localhost.crt", import.meta.url));
 const key = Deno.readTextFileSync(new URL("./fixtures/tls/localhost.key", import.meta.url));
 

@@ -17,11 +17,7 @@ import {
   StreamReader,
 } from "../mod.ts";
 import { replaceReaderSource } from "../src/stream_reader.ts";
-
-const encoder = new TextEncoder();
-const decoder = new TextDecoder();
-const bytes = (s: string): Uint8Array => encoder.encode(s);
-const str = (b: Uint8Array): string => decoder.decode(b);
+import { bytes, pattern, str } from "./_bytes.ts";
 
 /** A reader fed `chunks` by hand, then ended unless `eof` is false. */
 function fed(chunks: (string | Uint8Array)[], eof = true, limit?: number): StreamReader {
@@ -911,7 +907,7 @@ Deno.test("a 200 KB line arriving one byte per read", async () => {
 Deno.test("over a loopback socket: lines, frames and bulk", async () => {
   const { client, server } = await loopback();
   const reader = new StreamReader(server);
-  const frame = new Uint8Array(1 << 20).map((_, i) => i % 251);
+  const frame = pattern(1 << 20);
   const head = new Uint8Array(4);
   new DataView(head.buffer).setUint32(0, frame.length);
   const writing = (async () => {

@@ -15,10 +15,7 @@ import {
   StreamWriter,
   type Writer,
 } from "../mod.ts";
-
-const encoder = new TextEncoder();
-const decoder = new TextDecoder();
-const str = (b: Uint8Array): string => decoder.decode(b);
+import { bytes, str } from "./_bytes.ts";
 
 /** A connected TCP pair over loopback. */
 async function tcpPair(): Promise<{ client: Deno.TcpConn; server: Deno.TcpConn }> {
@@ -100,10 +97,10 @@ Deno.test("StreamWriter writes bytes and strings in order", async () => {
   const target = new Recorder();
   const writer = new StreamWriter(target);
   writer.write("héllo ");
-  writer.write(encoder.encode("wörld"));
+  writer.write(bytes("wörld"));
   writer.write("");
   writer.write(new Uint8Array(0));
-  writer.writeLines(["\n", "a", encoder.encode("b")]);
+  writer.writeLines(["\n", "a", bytes("b")]);
   writer.close();
   await writer.waitClosed();
   assertEquals(target.text(), "héllo wörld\nab");
@@ -469,7 +466,7 @@ Deno.test("StreamWriter over a WritableStream, and its own writable", async (t) 
     assertEquals(got.length, 200_000);
     for (let i = 0; i < 200; i++) assertEquals(got[i * 1000 + 999], i & 255);
     // The connection is still open for reading.
-    await server.write(encoder.encode("answer"));
+    await server.write(bytes("answer"));
     server.close();
     assertEquals(await reader.text(), "answer");
     writer.close();
@@ -485,7 +482,7 @@ Deno.test("StreamWriter over a WritableStream, and its own writable", async (t) 
     };
     const writer = new StreamWriter(target);
     const w = writer.writable.getWriter();
-    await w.write(encoder.encode("x"));
+    await w.write(bytes("x"));
     await w.close();
     assert(writer.isClosing());
     await writer.waitClosed();
@@ -592,7 +589,7 @@ Deno.test("StreamWriter over TCP: writeEof half-closes and the peer can answer",
   writer.writeEof();
   const peerReader = new StreamReader(server);
   assertEquals(await peerReader.text(), "question"); // the peer saw EOF
-  await server.write(encoder.encode("answer"));
+  await server.write(bytes("answer"));
   server.close();
   assertEquals(await reader.text(), "answer");
   await writer[Symbol.asyncDispose]();
