@@ -41,6 +41,7 @@ import {
   RemoteDisconnectedError,
   toHttpUrl,
 } from "./http/mod.ts";
+import { checkNumber } from "./http/check.ts";
 import { formatBytes, formatDuration, parseOptions, UsageError, writeAll } from "./http/cli.ts";
 
 const HELP = `Usage: downloader.ts [-c N] [-o DIR] [--retries N] [--timeout S] [-i FILE] URL...
@@ -354,27 +355,6 @@ export function describeError(e: unknown): string {
   return String(e);
 }
 
-function checkNumber(
-  value: unknown,
-  name: string,
-  min: number,
-  integer = false,
-): number | undefined {
-  if (value === undefined) return undefined;
-  if (
-    typeof value !== "number" || Number.isNaN(value) || value < min ||
-    (integer && !Number.isInteger(value))
-  ) {
-    throw new RangeError(
-      `Cannot create Downloader: '${name}' must be ${
-        integer ? "an integer" : "a number"
-      } >= ${min}: ` +
-        `current value is ${value}`,
-    );
-  }
-  return value;
-}
-
 async function removeQuietly(path: string): Promise<void> {
   try {
     await Deno.remove(path);
@@ -420,12 +400,16 @@ export class Downloader {
       );
     }
     this.#dir = options.dir === "" ? "." : options.dir;
-    this.#concurrency = checkNumber(options.concurrency, "concurrency", 1, true) ?? 4;
-    this.#retries = checkNumber(options.retries, "retries", 0, true) ?? 3;
-    this.#readTimeout = checkNumber(options.readTimeout, "readTimeout", 1) ?? 30_000;
+    this.#concurrency =
+      checkNumber(options.concurrency, "create Downloader", "concurrency", 1, "integer") ?? 4;
+    this.#retries = checkNumber(options.retries, "create Downloader", "retries", 0, "integer") ?? 3;
+    this.#readTimeout =
+      checkNumber(options.readTimeout, "create Downloader", "readTimeout", 1, "number") ?? 30_000;
     this.#client = options.client;
-    this.#base = checkNumber(options.backoffBase, "backoffBase", 0) ?? 500;
-    this.#max = checkNumber(options.backoffMax, "backoffMax", 0) ?? 60_000;
+    this.#base =
+      checkNumber(options.backoffBase, "create Downloader", "backoffBase", 0, "number") ?? 500;
+    this.#max = checkNumber(options.backoffMax, "create Downloader", "backoffMax", 0, "number") ??
+      60_000;
     this.#sleep = options.sleep ?? ((ms) => sleep(ms));
     this.#random = options.random ?? Math.random;
     const names = new NameRegistry();

@@ -8,6 +8,7 @@
 
 import { type StreamReader, TimeoutError } from "../../mod.ts";
 import { BodyReader } from "./body.ts";
+import { checkNumber, describe } from "./check.ts";
 import { HttpProtocolError, RemoteDisconnectedError, TooManyRedirectsError } from "./errors.ts";
 import {
   encodeBody,
@@ -81,34 +82,6 @@ const METHOD = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
 const NORMALIZED = new Set(["DELETE", "GET", "HEAD", "OPTIONS", "POST", "PUT"]);
 const utf8 = new TextDecoder();
 
-function describe(value: unknown): string {
-  return typeof value === "string" ? JSON.stringify(value) : String(value);
-}
-
-function checkCount(value: unknown, name: string, min: number): number | undefined {
-  if (value === undefined) return undefined;
-  if (!Number.isSafeInteger(value) || (value as number) < min) {
-    throw new RangeError(
-      `Cannot create HttpClient: '${name}' must be an integer >= ${min}: current value is ${
-        describe(value)
-      }`,
-    );
-  }
-  return value as number;
-}
-
-function checkMs(value: unknown, name: string, what: string): number | undefined {
-  if (value === undefined) return undefined;
-  if (typeof value !== "number" || !(value >= 0)) {
-    throw new RangeError(
-      `Cannot ${what}: '${name}' must be a non-negative number of milliseconds: current value is ${
-        describe(value)
-      }`,
-    );
-  }
-  return value;
-}
-
 /**
  * Parses and checks a request URL.
  *
@@ -145,8 +118,8 @@ class Control {
   #disposed = false;
 
   constructor(what: string, options: RequestOptions) {
-    const timeout = checkMs(options.timeout, "timeout", "send a request");
-    this.#readTimeout = checkMs(options.readTimeout, "readTimeout", "send a request");
+    const timeout = checkNumber(options.timeout, "send a request", "timeout", 0, "ms");
+    this.#readTimeout = checkNumber(options.readTimeout, "send a request", "readTimeout", 0, "ms");
     this.#what = what;
     const outer = options.signal;
     if (timeout === undefined && this.#readTimeout === undefined) {
@@ -519,24 +492,51 @@ export class HttpClient implements AsyncDisposable {
    * @throws {RangeError} If a limit is not a positive integer or a time is negative.
    */
   constructor(options: HttpClientOptions = {}) {
-    const maxConnections =
-      checkCount(options.maxConnectionsPerOrigin, "maxConnectionsPerOrigin", 1) ??
-        16;
-    const maxHeadSize = checkCount(options.maxHeadSize, "maxHeadSize", 64) ?? 64 * 1024;
+    const maxConnections = checkNumber(
+      options.maxConnectionsPerOrigin,
+      "create HttpClient",
+      "maxConnectionsPerOrigin",
+      1,
+      "integer",
+    ) ??
+      16;
+    const maxHeadSize =
+      checkNumber(options.maxHeadSize, "create HttpClient", "maxHeadSize", 64, "integer") ??
+        64 * 1024;
     this.#limits = {
       maxHeadSize,
-      maxFields: checkCount(options.maxHeaderFields, "maxHeaderFields", 1) ?? 100,
+      maxFields: checkNumber(
+        options.maxHeaderFields,
+        "create HttpClient",
+        "maxHeaderFields",
+        1,
+        "integer",
+      ) ?? 100,
     };
-    this.#maxRedirects = checkCount(options.maxRedirects, "maxRedirects", 0) ?? 5;
+    this.#maxRedirects =
+      checkNumber(options.maxRedirects, "create HttpClient", "maxRedirects", 0, "integer") ?? 5;
     this.#userAgent = options.userAgent ?? "aio-http/0.1";
     this.#pool = new ConnectionPool({
       maxConnectionsPerOrigin: maxConnections,
-      maxIdlePerOrigin: checkCount(options.maxIdlePerOrigin, "maxIdlePerOrigin", 0) ??
+      maxIdlePerOrigin: checkNumber(
+        options.maxIdlePerOrigin,
+        "create HttpClient",
+        "maxIdlePerOrigin",
+        0,
+        "integer",
+      ) ??
         maxConnections,
-      idleTimeout: checkMs(options.idleTimeout, "idleTimeout", "create HttpClient") ?? 30_000,
+      idleTimeout: checkNumber(options.idleTimeout, "create HttpClient", "idleTimeout", 0, "ms") ??
+        30_000,
       maxHeadSize,
       caCerts: options.caCerts,
-      connectTimeout: checkMs(options.connectTimeout, "connectTimeout", "create HttpClient"),
+      connectTimeout: checkNumber(
+        options.connectTimeout,
+        "create HttpClient",
+        "connectTimeout",
+        0,
+        "ms",
+      ),
     });
   }
 
@@ -585,7 +585,7 @@ export class HttpClient implements AsyncDisposable {
     let body = options.body === undefined ? undefined : encodeBody(options.body);
     const maxRedirects = options.maxRedirects === undefined
       ? this.#maxRedirects
-      : checkCount(options.maxRedirects, "maxRedirects", 0)!;
+      : checkNumber(options.maxRedirects, "create HttpClient", "maxRedirects", 0, "integer")!;
     const first = url.href;
     const control = new Control(`${method} ${first}`, options);
     const redirects: string[] = [];
