@@ -585,7 +585,7 @@ export class HttpClient implements AsyncDisposable {
     let body = options.body === undefined ? undefined : encodeBody(options.body);
     const maxRedirects = options.maxRedirects === undefined
       ? this.#maxRedirects
-      : checkNumber(options.maxRedirects, "create HttpClient", "maxRedirects", 0, "integer")!;
+      : checkNumber(options.maxRedirects, "send a request", "maxRedirects", 0, "integer")!;
     const first = url.href;
     const control = new Control(`${method} ${first}`, options);
     const redirects: string[] = [];
