@@ -19,9 +19,7 @@ import {
 } from "../mod.ts";
 import { ignoreOn, ignoreUnless } from "./_ignore.ts";
 import { bytes, str } from "./_bytes.ts";
-
-const cert = Deno.readTextFileSync(new URL("./fixtures/tls/localhost.crt", import.meta.url));
-const key = Deno.readTextFileSync(new URL("./fixtures/tls/localhost.key", import.meta.url));
+import { cert, key } from "./fixtures/tls.ts";
 
 function closeQuietly(conn: { close(): void } | undefined): void {
   try {

@@ -32,6 +32,7 @@ import { noHang, until } from "./_settle.ts";
 import { Downloader } from "../examples/downloader.ts";
 import { HttpClient } from "../examples/http/mod.ts";
 import { serve } from "./fixtures/http_servers.ts";
+import { cert, key } from "./fixtures/tls.ts";
 
 /** Whether `e` is how Deno reports a connection the peer reset or closed under us. */
 function isResetError(e: unknown): boolean {
@@ -457,8 +458,6 @@ Deno.test("a server under resets at random offsets in both directions keeps serv
 });
 
 Deno.test("a TLS handshake stalled by the network ends at openConnection's timeout, leaking nothing", async () => {
-  const cert = Deno.readTextFileSync(new URL("./fixtures/tls/localhost.crt", import.meta.url));
-  const key = Deno.readTextFileSync(new URL("./fixtures/tls/localhost.key", import.meta.url));
   await using server = await startServer(async (_reader, writer) => {
     writer.write("secure hello\n");
     await writer.drain();

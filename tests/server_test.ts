@@ -27,9 +27,7 @@ import {
 import { ignoreOn } from "./_ignore.ts";
 import { until } from "./_settle.ts";
 import { str } from "./_bytes.ts";
-
-const cert = Deno.readTextFileSync(new URL("./fixtures/tls/localhost.crt", import.meta.url));
-const key = Deno.readTextFileSync(new URL("./fixtures/tls/localhost.key", import.meta.url));
+import { cert, key } from "./fixtures/tls.ts";
 
 /** Echoes lines until EOF. */
 async function echo(reader: StreamReader, writer: StreamWriter): Promise<void> {
