@@ -20,14 +20,7 @@ import {
 import { ignoreOn, ignoreUnless } from "./_ignore.ts";
 import { bytes, str } from "./_bytes.ts";
 import { cert, key } from "./fixtures/tls.ts";
-
-function closeQuietly(conn: { close(): void } | undefined): void {
-  try {
-    conn?.close();
-  } catch {
-    // Already closed.
-  }
-}
+import { closeQuietly } from "./_net.ts";
 
 /** A port nothing listens on. */
 function freePort(hostname = "127.0.0.1"): number {

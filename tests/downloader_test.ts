@@ -30,6 +30,7 @@ import { IncompleteBodyError } from "../examples/http/mod.ts";
 import { ignoreOn, ignoreUnless } from "./_ignore.ts";
 import { readUntil, runDeno, spawnDeno } from "./_run.ts";
 import { until } from "./_settle.ts";
+import { list } from "./_fs.ts";
 import {
   HAS_PYTHON,
   pattern,
@@ -40,13 +41,6 @@ import {
   startPythonServer,
   whenDone,
 } from "./fixtures/http_servers.ts";
-
-/** The names in `dir`, sorted. */
-async function list(dir: string): Promise<string[]> {
-  const names: string[] = [];
-  for await (const entry of Deno.readDir(dir)) names.push(entry.name);
-  return names.sort();
-}
 
 /** Runs `fn` with a fresh temporary directory, removed afterwards. */
 async function inTempDir(fn: (dir: string) => Promise<void>): Promise<void> {

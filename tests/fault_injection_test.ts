@@ -29,6 +29,8 @@ import {
 import { bytes, concat, pattern, str } from "./_bytes.ts";
 import { type ConnectionPlan, startFaultProxy } from "./_fault_proxy.ts";
 import { noHang, until } from "./_settle.ts";
+import { mulberry32 } from "./_random.ts";
+import { list } from "./_fs.ts";
 import { Downloader } from "../examples/downloader.ts";
 import { HttpClient } from "../examples/http/mod.ts";
 import { serve } from "./fixtures/http_servers.ts";
@@ -38,16 +40,6 @@ import { cert, key } from "./fixtures/tls.ts";
 function isResetError(e: unknown): boolean {
   return e instanceof Deno.errors.ConnectionReset || e instanceof Deno.errors.BrokenPipe ||
     e instanceof Deno.errors.ConnectionAborted;
-}
-
-/** A deterministic PRNG (mulberry32). */
-function random(seed: number): () => number {
-  return () => {
-    seed = (seed + 0x6d2b79f5) | 0;
-    let t = Math.imul(seed ^ (seed >>> 15), 1 | seed);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 function errorLog() {
@@ -397,7 +389,7 @@ Deno.test("a server under resets at random offsets in both directions keeps serv
     port: 0,
     onError: log.onError,
   });
-  const rand = random(7);
+  const rand = mulberry32(7);
   const CLIENTS = 40;
   const plans = Array.from({ length: CLIENTS }, (_, i): ConnectionPlan => {
     const at = 1 + Math.floor(rand() * 3000);
@@ -514,13 +506,6 @@ Deno.test("a handler stuck on a stalled peer: closeClients() leaves its flush, a
 });
 
 // ------------------------------------------------------------ the downloader
-
-/** The names in `dir`, sorted. */
-async function list(dir: string): Promise<string[]> {
-  const names: string[] = [];
-  for await (const entry of Deno.readDir(dir)) names.push(entry.name);
-  return names.sort();
-}
 
 Deno.test("the downloader through a reset, a stall, a FIN and fragments: every file whole, no .part left", async () => {
   const SIZE = 300_000;

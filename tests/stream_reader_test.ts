@@ -18,6 +18,8 @@ import {
 } from "../mod.ts";
 import { replaceReaderSource } from "../src/stream_reader.ts";
 import { bytes, pattern, str } from "./_bytes.ts";
+import { tcpPair } from "./_net.ts";
+import { mulberry32 } from "./_random.ts";
 
 /** A reader fed `chunks` by hand, then ended unless `eof` is false. */
 function fed(chunks: (string | Uint8Array)[], eof = true, limit?: number): StreamReader {
@@ -50,16 +52,6 @@ function byteStream(chunks: Uint8Array[]): ReadableStream<Uint8Array> {
   });
 }
 
-/** A deterministic PRNG (mulberry32). */
-function random(seed: number): () => number {
-  return () => {
-    seed = (seed + 0x6d2b79f5) | 0;
-    let t = Math.imul(seed ^ (seed >>> 15), 1 | seed);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 /** A `read(p)` source that hands out `data` in pieces of random sizes. */
 function chunkedReader(data: Uint8Array, rand: () => number, maxChunk: number) {
   let pos = 0;
@@ -74,15 +66,6 @@ function chunkedReader(data: Uint8Array, rand: () => number, maxChunk: number) {
       return Promise.resolve(n);
     },
   };
-}
-
-async function loopback(): Promise<{ client: Deno.TcpConn; server: Deno.TcpConn }> {
-  using listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-  const [client, server] = await Promise.all([
-    Deno.connect({ hostname: "127.0.0.1", port: listener.addr.port }),
-    listener.accept(),
-  ]);
-  return { client, server };
 }
 
 // ---------------------------------------------------------------- readLine
@@ -762,7 +745,7 @@ Deno.test("cancelling readable cancels a ReadableStream source and ends the wait
 Deno.test("random reads over random chunking agree with a model", async (t) => {
   for (const seed of [1, 2, 3, 4, 5, 6]) {
     await t.step(`seed ${seed}`, async () => {
-      const rand = random(seed);
+      const rand = mulberry32(seed);
       const filler = (n: number) => {
         let text = "";
         for (let i = 0; i < n; i++) text += String.fromCharCode(33 + Math.floor(rand() * 90));
@@ -905,7 +888,7 @@ Deno.test("a 200 KB line arriving one byte per read", async () => {
 // ----------------------------------------------------------------- sockets
 
 Deno.test("over a loopback socket: lines, frames and bulk", async () => {
-  const { client, server } = await loopback();
+  const { client, server } = await tcpPair();
   const reader = new StreamReader(server);
   const frame = pattern(1 << 20);
   const head = new Uint8Array(4);
@@ -936,7 +919,7 @@ Deno.test("over a loopback socket: lines, frames and bulk", async () => {
 });
 
 Deno.test("over a socket, a cancelled read keeps the bytes that arrive later", async () => {
-  const { client, server } = await loopback();
+  const { client, server } = await tcpPair();
   const reader = new StreamReader(server);
   const controller = new AbortController();
   const first = reader.readLine({ signal: controller.signal });
@@ -950,7 +933,7 @@ Deno.test("over a socket, a cancelled read keeps the bytes that arrive later", a
 });
 
 Deno.test("over a socket, a cancelled large read keeps the bytes; bulk reads arrive whole", async () => {
-  const { client, server } = await loopback();
+  const { client, server } = await tcpPair();
   const reader = new StreamReader(server);
   const controller = new AbortController();
   const first = reader.read(65536, { signal: controller.signal });
@@ -996,7 +979,7 @@ Deno.test("a large read fails with the conn's error, or ends with feedEof", asyn
 });
 
 Deno.test("over a socket, cancelling the reading task keeps the bytes", async () => {
-  const { client, server } = await loopback();
+  const { client, server } = await tcpPair();
   const reader = new StreamReader(server);
   await client.write(bytes("4"));
   const task = createTask(() => reader.readExactly(4));
@@ -1029,7 +1012,7 @@ Deno.test("a read error of a conn (connection reset) surfaces through exception(
 });
 
 Deno.test("over a socket, closing the conn locally ends the stream like EOF", async () => {
-  const { client, server } = await loopback();
+  const { client, server } = await tcpPair();
   const reader = new StreamReader(server);
   await client.write(bytes("no newline yet"));
   assertEquals(str(await reader.read(3)), "no "); // the rest is buffered
@@ -1042,8 +1025,8 @@ Deno.test("over a socket, closing the conn locally ends the stream like EOF", as
 });
 
 Deno.test("replaceReaderSource swaps the conn and keeps buffered bytes", async () => {
-  const first = await loopback();
-  const second = await loopback();
+  const first = await tcpPair();
+  const second = await tcpPair();
   const reader = new StreamReader(first.server);
   await first.client.write(bytes("220 ready\r\nbuffered "));
   assertEquals(str(await reader.readUntil("\r\n")), "220 ready\r\n");

@@ -16,24 +16,7 @@ import {
   type Writer,
 } from "../mod.ts";
 import { bytes, str } from "./_bytes.ts";
-
-/** A connected TCP pair over loopback. */
-async function tcpPair(): Promise<{ client: Deno.TcpConn; server: Deno.TcpConn }> {
-  using listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-  const [client, server] = await Promise.all([
-    Deno.connect({ hostname: "127.0.0.1", port: listener.addr.port }),
-    listener.accept(),
-  ]);
-  return { client, server };
-}
-
-function closeQuietly(conn: Deno.Conn): void {
-  try {
-    conn.close();
-  } catch {
-    // Already closed.
-  }
-}
+import { closeQuietly, tcpPair } from "./_net.ts";
 
 /** Reads a conn to its end; returns everything. */
 async function readAll(conn: Deno.Conn): Promise<Uint8Array> {
