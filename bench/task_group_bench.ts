@@ -6,7 +6,8 @@
  *     deno task bench bench/task_group_bench.ts
  */
 import { pooledMap } from "@std/async/pool";
-import { Semaphore, TaskGroup } from "../mod.ts";
+import { Semaphore, type Task, TaskGroup } from "../mod.ts";
+import { checkSum } from "./_check.ts";
 
 const N = 100_000;
 
@@ -21,13 +22,17 @@ Deno.bench("raw async functions + Promise.all", {
 }, async () => {
   const all = new Array<Promise<number>>(N);
   for (let i = 0; i < N; i++) all[i] = work(i);
-  await Promise.all(all);
+  const values = await Promise.all(all);
+  checkSum(N, (i) => values[i]);
 });
 
 Deno.bench("aio TaskGroup.run with 100k createTask", { group: "100k children" }, async () => {
-  await TaskGroup.run((tg) => {
-    for (let i = 0; i < N; i++) tg.createTask(() => work(i));
+  const tasks = await TaskGroup.run((tg) => {
+    const tasks = new Array<Task<number>>(N);
+    for (let i = 0; i < N; i++) tasks[i] = tg.createTask(() => work(i));
+    return tasks;
   });
+  checkSum(N, (i) => tasks[i].result());
 });
 
 const JOBS = 10_000;

@@ -6,6 +6,7 @@
  */
 import { AsyncLocalStorage } from "node:async_hooks";
 import { createFuture, createTask } from "../mod.ts";
+import { checkSum } from "./_check.ts";
 
 const N = 100_000;
 
@@ -20,7 +21,8 @@ Deno.bench("raw async functions + Promise.all", {
 }, async () => {
   const all = new Array<Promise<number>>(N);
   for (let i = 0; i < N; i++) all[i] = work(i);
-  await Promise.all(all);
+  const values = await Promise.all(all);
+  checkSum(N, (i) => values[i]);
 });
 
 // The floor under any ambient context: the same raw functions, each run in
@@ -32,21 +34,24 @@ Deno.bench("raw async functions in AsyncLocalStorage.run + Promise.all", {
 }, async () => {
   const all = new Array<Promise<number>>(N);
   for (let i = 0; i < N; i++) all[i] = als.run({}, work, i);
-  await Promise.all(all);
+  const values = await Promise.all(all);
+  checkSum(N, (i) => values[i]);
 });
 
 Deno.bench("aio createTask + Promise.all", { group: "100k tasks" }, async () => {
   const all = new Array<PromiseLike<number>>(N);
   for (let i = 0; i < N; i++) all[i] = createTask(() => work(i));
-  await Promise.all(all);
+  const values = await Promise.all(all);
+  checkSum(N, (i) => values[i]);
 });
 
 Deno.bench("aio createTask awaited inside a task", { group: "100k tasks" }, async () => {
-  await createTask(async () => {
+  const values = await createTask(async () => {
     const all = new Array<PromiseLike<number>>(N);
     for (let i = 0; i < N; i++) all[i] = createTask(() => work(i));
-    await Promise.all(all);
+    return await Promise.all(all);
   });
+  checkSum(N, (i) => values[i]);
 });
 
 Deno.bench("aio createFuture + setResult + Promise.all", { group: "100k futures" }, async () => {
@@ -56,5 +61,6 @@ Deno.bench("aio createFuture + setResult + Promise.all", { group: "100k futures"
     all[i] = f;
     queueMicrotask(() => f.setResult(i));
   }
-  await Promise.all(all);
+  const values = await Promise.all(all);
+  checkSum(N, (i) => values[i]);
 });
