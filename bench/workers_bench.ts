@@ -9,7 +9,8 @@
  * not (all) done on the calling thread, so concurrent digests already
  * overlap without workers and the main-thread baseline would not be serial
  * CPU work. `sha256` runs entirely on the thread that calls it; it is
- * checked against `crypto.subtle.digest` before the benches are registered.
+ * checked against `crypto.subtle.digest`, and the pool's digests against the
+ * serial ones, before the benches are registered.
  *
  * The pool runs this module's own export (`import.meta.url` and the
  * function), so this module is also evaluated in each worker: there it
@@ -128,7 +129,7 @@ function compress(h: Uint32Array, w: Uint32Array, data: Uint8Array, offset: numb
 }
 
 /** SHA-256 (FIPS 180-4) of `data`, synchronously on the calling thread. */
-export function sha256(data: Uint8Array): Uint8Array {
+function sha256(data: Uint8Array): Uint8Array {
   const h = new Uint32Array([
     0x6a09e667,
     0xbb67ae85,
@@ -186,6 +187,14 @@ if (!("WorkerGlobalScope" in globalThis)) {
   // Idle workers stop 1 s after the last job, so the run then exits.
   const pool = new WorkerPool({ maxWorkers: 2, name: "bench" });
   const group = `${JOBS} x SHA-256 of 64 MiB`;
+  const serially = () => Array.from({ length: JOBS }, (_, i) => hashJob(i));
+  const inPool = () =>
+    Promise.all(Array.from({ length: JOBS }, (_, i) => pool.submit(import.meta.url, hashJob, i)));
+
+  // Once, outside the timed runs: the pool computes what the main thread does.
+  if ((await inPool()).join() !== serially().join()) {
+    throw new Error("the pool's digests differ from the serial ones");
+  }
 
   Deno.bench({
     name: "serially on the main thread",
@@ -194,7 +203,7 @@ if (!("WorkerGlobalScope" in globalThis)) {
     n: 3,
     warmup: 1,
     fn() {
-      for (let i = 0; i < JOBS; i++) hashJob(i);
+      serially();
     },
   });
 
@@ -204,8 +213,7 @@ if (!("WorkerGlobalScope" in globalThis)) {
     n: 3,
     warmup: 1,
     async fn() {
-      const jobs = Array.from({ length: JOBS }, (_, i) => pool.submit(import.meta.url, hashJob, i));
-      await Promise.all(jobs);
+      await inPool();
     },
   });
 }
