@@ -46,10 +46,17 @@ function closeQuietly(conn: Deno.Conn): void {
 
 const RUNS = { n: 10, warmup: 2 };
 
+/** The bench groups: each compares ways to read the same data. */
+const GROUP = {
+  lines: "2M lines of 64 bytes",
+  bulk: "1 GiB bulk",
+  frames: "1M frames (4 + 100 bytes)",
+} as const;
+
 // ------------------------------------------------------------------ lines
 
 Deno.bench("bare conn.read + indexOf(10)", {
-  group: "2M lines of 64 bytes",
+  group: GROUP.lines,
   baseline: true,
   ...RUNS,
 }, async (b) => {
@@ -73,7 +80,7 @@ Deno.bench("bare conn.read + indexOf(10)", {
 // line through one await, here views into the reused buffer (which a real
 // reader must not return).
 Deno.bench("bare conn.read + indexOf(10) + one view and one await per line", {
-  group: "2M lines of 64 bytes",
+  group: GROUP.lines,
   ...RUNS,
 }, async (b) => {
   const conn = await connection("lines");
@@ -107,7 +114,7 @@ Deno.bench("bare conn.read + indexOf(10) + one view and one await per line", {
 });
 
 Deno.bench("aio for await (const line of reader)", {
-  group: "2M lines of 64 bytes",
+  group: GROUP.lines,
   ...RUNS,
 }, async (b) => {
   const conn = await connection("lines");
@@ -126,7 +133,7 @@ Deno.bench("aio for await (const line of reader)", {
 });
 
 Deno.bench("aio reader.lines() (strings)", {
-  group: "2M lines of 64 bytes",
+  group: GROUP.lines,
   ...RUNS,
 }, async (b) => {
   const conn = await connection("lines");
@@ -145,7 +152,7 @@ Deno.bench("aio reader.lines() (strings)", {
 });
 
 Deno.bench("TextDecoderStream + TextLineStream", {
-  group: "2M lines of 64 bytes",
+  group: GROUP.lines,
   ...RUNS,
 }, async (b) => {
   const conn = await connection("lines");
@@ -168,7 +175,7 @@ Deno.bench("TextDecoderStream + TextLineStream", {
 // ------------------------------------------------------------------- bulk
 
 Deno.bench("bare conn.read into one 64 KiB buffer", {
-  group: "1 GiB bulk",
+  group: GROUP.bulk,
   baseline: true,
   ...RUNS,
 }, async (b) => {
@@ -189,7 +196,7 @@ Deno.bench("bare conn.read into one 64 KiB buffer", {
 // Not a contender: the floor of any reader that returns chunks the caller
 // owns, which needs fresh memory for every chunk.
 Deno.bench("bare conn.read into a fresh 64 KiB buffer per read", {
-  group: "1 GiB bulk",
+  group: GROUP.bulk,
   ...RUNS,
 }, async (b) => {
   const conn = await connection("bulk");
@@ -206,7 +213,7 @@ Deno.bench("bare conn.read into a fresh 64 KiB buffer per read", {
 });
 
 Deno.bench("aio reader.read(65536)", {
-  group: "1 GiB bulk",
+  group: GROUP.bulk,
   ...RUNS,
 }, async (b) => {
   const conn = await connection("bulk");
@@ -226,7 +233,7 @@ Deno.bench("aio reader.read(65536)", {
 // ----------------------------------------------------------------- frames
 
 Deno.bench("bare conn.read + frame parsing", {
-  group: "1M frames (4 + 100 bytes)",
+  group: GROUP.frames,
   baseline: true,
   ...RUNS,
 }, async (b) => {
@@ -266,7 +273,7 @@ Deno.bench("bare conn.read + frame parsing", {
 // body of each frame through one await each, here as views into the reused
 // buffer (which a real reader must not return).
 Deno.bench("bare conn.read + frame parsing + two views and two awaits per frame", {
-  group: "1M frames (4 + 100 bytes)",
+  group: GROUP.frames,
   ...RUNS,
 }, async (b) => {
   const conn = await connection("frames");
@@ -302,7 +309,7 @@ Deno.bench("bare conn.read + frame parsing + two views and two awaits per frame"
 });
 
 Deno.bench("aio reader.readExactly(4) + readExactly(size)", {
-  group: "1M frames (4 + 100 bytes)",
+  group: GROUP.frames,
   ...RUNS,
 }, async (b) => {
   const conn = await connection("frames");
