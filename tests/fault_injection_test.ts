@@ -402,7 +402,9 @@ Deno.test("a server under resets at random offsets in both directions keeps serv
   await using proxy = await startFaultProxy({ target: server.addr, plan: (i) => plans[i] });
   const outcomes = await noHang(
     Promise.all(plans.map(async (_, i) => {
-      // One connection at a time per index: the proxy numbers them in accept order.
+      // All clients connect at once. The proxy numbers connections in the
+      // order it accepts them, so client i gets the plan for its place in
+      // that order, which need not be plans[i]: every plan cuts, either way.
       await using conn = await openConnection("127.0.0.1", proxy.port);
       const { reader, writer } = conn;
       let echoed = 0;
