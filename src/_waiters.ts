@@ -5,7 +5,7 @@
  * @module
  */
 
-import { cancellable } from "./cancellation.ts";
+import { cancellable, throwIfCancelled } from "./cancellation.ts";
 
 /** One parked wait: how to wake or fail it, and its place in the line. Internal. */
 export interface Waiter<T> {
@@ -82,6 +82,26 @@ export function park<T>(line: WaiterQueue<T>, signal: AbortSignal | undefined): 
     const w = line.push(resolve, reject);
     return () => line.delete(w);
   }, signal);
+}
+
+/**
+ * Waits in `line` for what a waker hands over (the lock, a permit). A wait
+ * cancelled after the hand-off, before it resumed, gives it on with
+ * `passOn` instead of losing it, then rejects.
+ */
+export async function parkForHandOff<T>(
+  line: WaiterQueue<T>,
+  signal: AbortSignal | undefined,
+  passOn: () => void,
+): Promise<T> {
+  const value = await park(line, signal);
+  try {
+    throwIfCancelled(signal);
+  } catch (e) {
+    passOn();
+    throw e;
+  }
+  return value;
 }
 
 /** Waits in `line` until woken, deaf to any cancellation. */

@@ -30,7 +30,7 @@
 
 import { throwIfCancelled } from "./cancellation.ts";
 import { BrokenBarrierError, InvalidStateError } from "./errors.ts";
-import { park, parkShielded, WaiterQueue } from "./_waiters.ts";
+import { park, parkForHandOff, parkShielded, WaiterQueue } from "./_waiters.ts";
 import { describe } from "./_describe.ts";
 
 /** Options for every wait of the synchronisation primitives and queues. */
@@ -226,15 +226,8 @@ export class Lock {
   }
 
   async #acquireSlow(signal: AbortSignal | undefined): Promise<Permit> {
-    await park(this.#waiters, signal);
-    // `release()` handed us the lock (it stayed locked). Cancelled since?
-    // Then hand it on rather than lose it.
-    try {
-      throwIfCancelled(signal);
-    } catch (e) {
-      this.release();
-      throw e;
-    }
+    // `release()` hands us the lock (it stays locked).
+    await parkForHandOff(this.#waiters, signal, () => this.release());
     return new OncePermit(this);
   }
 
@@ -849,14 +842,8 @@ export class Semaphore {
   }
 
   async #acquireSlow(signal: AbortSignal | undefined): Promise<Permit> {
-    await park(this.#waiters, signal);
-    // A release handed us its permit. Cancelled since? Pass it on.
-    try {
-      throwIfCancelled(signal);
-    } catch (e) {
-      this.#give();
-      throw e;
-    }
+    // A release hands us its permit.
+    await parkForHandOff(this.#waiters, signal, () => this.#give());
     return new OncePermit(this);
   }
 
