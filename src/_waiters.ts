@@ -85,23 +85,18 @@ export function park<T>(line: WaiterQueue<T>, signal: AbortSignal | undefined): 
 }
 
 /**
- * Waits in `line` for what a waker hands over (the lock, a permit). A wait
- * cancelled after the hand-off, before it resumed, gives it on with
- * `passOn` instead of losing it, then rejects.
+ * After a wait in a line that hands something over (the lock, a permit):
+ * if the wait was cancelled since the hand-off, gives it on with `passOn`
+ * instead of losing it, and throws the cancellation. Synchronous, so that
+ * the waiter's own `await` is the only one.
  */
-export async function parkForHandOff<T>(
-  line: WaiterQueue<T>,
-  signal: AbortSignal | undefined,
-  passOn: () => void,
-): Promise<T> {
-  const value = await park(line, signal);
+export function passOnIfCancelled(signal: AbortSignal | undefined, passOn: () => void): void {
   try {
     throwIfCancelled(signal);
   } catch (e) {
     passOn();
     throw e;
   }
-  return value;
 }
 
 /** Waits in `line` until woken, deaf to any cancellation. */

@@ -30,7 +30,7 @@
 
 import { throwIfCancelled } from "./cancellation.ts";
 import { BrokenBarrierError, InvalidStateError } from "./errors.ts";
-import { park, parkForHandOff, parkShielded, WaiterQueue } from "./_waiters.ts";
+import { park, parkShielded, passOnIfCancelled, WaiterQueue } from "./_waiters.ts";
 import { describe } from "./_describe.ts";
 
 /** Options for every wait of the synchronisation primitives and queues. */
@@ -227,7 +227,8 @@ export class Lock {
 
   async #acquireSlow(signal: AbortSignal | undefined): Promise<Permit> {
     // `release()` hands us the lock (it stays locked).
-    await parkForHandOff(this.#waiters, signal, () => this.release());
+    await park(this.#waiters, signal);
+    passOnIfCancelled(signal, () => this.release());
     return new OncePermit(this);
   }
 
@@ -843,7 +844,8 @@ export class Semaphore {
 
   async #acquireSlow(signal: AbortSignal | undefined): Promise<Permit> {
     // A release hands us its permit.
-    await parkForHandOff(this.#waiters, signal, () => this.#give());
+    await park(this.#waiters, signal);
+    passOnIfCancelled(signal, () => this.#give());
     return new OncePermit(this);
   }
 

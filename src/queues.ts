@@ -16,7 +16,7 @@
 import { throwIfCancelled } from "./cancellation.ts";
 import { InvalidStateError, QueueEmpty, QueueFull, QueueShutDown } from "./errors.ts";
 import type { SignalOptions } from "./locks.ts";
-import { park, WaiterQueue } from "./_waiters.ts";
+import { park, passOnIfCancelled, WaiterQueue } from "./_waiters.ts";
 import { describe } from "./_describe.ts";
 import { Fifo } from "./_fifo.ts";
 
@@ -422,12 +422,7 @@ export class Queue<T> implements AsyncIterable<T> {
     await park(this.#putters, signal);
     // A getter reserved a slot for us. Cancelled since? Pass the slot on.
     this.#reserved--;
-    try {
-      throwIfCancelled(signal);
-    } catch (e) {
-      this.#slotFreed();
-      throw e;
-    }
+    passOnIfCancelled(signal, () => this.#slotFreed());
     if (this.#shutDown) throw new QueueShutDown("Cannot put into queue: it is shut down");
     this.#insert(item);
   }
@@ -498,12 +493,7 @@ export class Queue<T> implements AsyncIterable<T> {
     // An item was put for us and waits in the store. Cancelled since? Leave
     // it there, at its place, and wake the next getter for it.
     this.#claims--;
-    try {
-      throwIfCancelled(signal);
-    } catch (e) {
-      this.#wakeGetter();
-      throw e;
-    }
+    passOnIfCancelled(signal, () => this.#wakeGetter());
     if (this.#store.size === 0) {
       // Only an immediate shutdown empties the store under a claim.
       throw new QueueShutDown("Cannot get from queue: it was shut down");
