@@ -87,7 +87,7 @@ Deno.bench("aio Semaphore(100) + TaskGroup, body acquires per createTask", {
 });
 
 // 10,000 tasks at once, 9,900 of them parked in acquire(): each parked task
-// is cancellable, which costs an AbortSignal subscription per task.
+// is cancellable, which costs a cancel-hook subscription per task.
 Deno.bench("aio Semaphore(100) + TaskGroup, 10k tasks each acquiring", {
   group: "10k jobs, limit 100",
 }, async () => {
