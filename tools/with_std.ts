@@ -9,7 +9,7 @@
  * npm package `deno-std` (Deno's std compiled to JavaScript), points
  * `JSR_URL` at it and adds `--no-lock`, so that a lockfile written against the
  * mirror is never produced. The project's own files keep their real `jsr:`
- * imports either way.
+ * imports either way. Building the mirror needs `npm`, `tar` and `python3`.
  *
  * Environment:
  * - `AIO_STD=jsr|mirror|auto` forces a mode (default `auto`).
@@ -23,7 +23,7 @@
 
 const STD_VERSION = "1.3.0";
 /** Bump when the mirror layout below changes, so old caches are rebuilt. */
-const RECIPE = 4;
+const RECIPE = 5;
 /** How long a failed registry probe is trusted before asking again. */
 const PROBE_TTL_MS = 10 * 60 * 1000;
 const PROBE_TIMEOUT_MS = 15_000;
@@ -199,6 +199,55 @@ async function sha256(bytes: Uint8Array<ArrayBuffer>): Promise<string> {
     .join("");
 }
 
+/**
+ * `@std/cli/unicode-width` reads a width table from `_data.json`, a file the
+ * npm package lacks. The mirror derives one from python3's `unicodedata`
+ * (the Unicode database Python ships): ranges of code points from U+00A0
+ * on that are not one column wide — 0 for combining marks, format
+ * characters and Hangul medial and final jamo, 2 for East Asian Wide and
+ * Fullwidth — and replaces the module's table lookup with a search of them.
+ */
+async function widthTable(): Promise<string> {
+  const script = `
+import json, unicodedata as u
+ranges = []
+for cp in range(0xa0, 0x110000):
+    c = chr(cp)
+    cat = u.category(c)
+    if (cat in ("Mn", "Me", "Cf") and cp != 0xad) or 0x1160 <= cp <= 0x11ff or 0xd7b0 <= cp <= 0xd7ff or cp == 0x200b:
+        w = 0
+    elif u.east_asian_width(c) in ("W", "F"):
+        w = 2
+    else:
+        continue
+    if ranges and ranges[-1][1] == cp - 1 and ranges[-1][2] == w:
+        ranges[-1][1] = cp
+    else:
+        ranges.append([cp, cp, w])
+print(json.dumps({"unicode": u.unidata_version, "ranges": ranges}, separators=(",", ":")))
+`;
+  const py = await run("python3", ["-c", script], { timeoutMs: 120_000 });
+  if (!py.ok) {
+    throw new Error(`python3 could not make the width table of @std/cli/unicode-width:\n${py.out}`);
+  }
+  return py.out.trim();
+}
+
+/** The lookup of the mirror's width table: a binary search of sorted `[first, last, width]`. */
+const LOOKUP_WIDTH = `function lookupWidth(cp) {
+  const ranges = data.ranges;
+  let lo = 0;
+  let hi = ranges.length - 1;
+  while (lo <= hi) {
+    const mid = (lo + hi) >> 1;
+    const [first, last, width] = ranges[mid];
+    if (cp < first) hi = mid - 1;
+    else if (cp > last) lo = mid + 1;
+    else return width;
+  }
+  return 1;
+}`;
+
 async function buildMirror(dest: string): Promise<void> {
   const work = await Deno.makeTempDir({ prefix: "aio-std-" });
   try {
@@ -231,7 +280,16 @@ async function buildMirror(dest: string): Promise<void> {
       }
       for (const file of files.sort()) {
         const base = file.slice(0, -3);
-        const code = await Deno.readTextFile(`${src}/${folder}/${file}`);
+        let code = await Deno.readTextFile(`${src}/${folder}/${file}`);
+        if (folder === "cli" && file === "unicode_width.js" && code.includes("./_data.json")) {
+          // The npm package ships JavaScript only, without the width table
+          // this module imports: the mirror makes one of its own.
+          const data = enc.encode(await widthTable());
+          await Deno.mkdir(out, { recursive: true });
+          await Deno.writeFile(`${out}/_data.json`, data);
+          manifest["/_data.json"] = { size: data.length, checksum: `sha256-${await sha256(data)}` };
+          code = code.replace(/function lookupWidth\(cp\) \{[\s\S]*?\n\}/, LOOKUP_WIDTH);
+        }
         const js = `/* @ts-self-types="./${base.split("/").pop()}.d.ts" */\n` +
           rewriteImports(folder, file, code);
         const dts = declarations(rewriteImports(folder, file, code));
