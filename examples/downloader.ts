@@ -8,11 +8,14 @@
  * - at most `-c N` downloads at once (a `Semaphore`), all owned by one
  *   `TaskGroup`: Ctrl-C cancels the group, and every task removes its
  *   `.part` file on the way out;
- * - network errors, 5xx and 429 responses are retried with exponential
- *   backoff and jitter, honouring `Retry-After`;
+ * - network errors, 5xx, 408 and 429 responses are retried with
+ *   exponential backoff and jitter, honouring `Retry-After`; failures that
+ *   cannot succeed (an unknown host, TLS, other 4xx) are not;
  * - each file is written to `NAME.part` and renamed to `NAME` only once
  *   complete, so a failed or interrupted download never leaves a partial
- *   file under its final name;
+ *   file under its final name; neither name is followed as a link;
+ * - a retry, and with `--continue` a later run, resumes a `.part` with a
+ *   `Range` request validated by `If-Range`, as `wget -c` does;
  * - file names come from the URL path, sanitised so that they never leave
  *   the output directory; duplicates get distinct names;
  * - a live progress line on a terminal, plain log lines otherwise, and a
@@ -34,17 +37,23 @@ import {
   TaskGroup,
   TimeoutError,
 } from "../mod.ts";
+import { unicodeWidth } from "@std/cli/unicode-width";
+import { join } from "@std/path";
 import {
+  explainConnectFailure,
   HttpClient,
   HttpProtocolError,
+  type HttpResponse,
   IncompleteBodyError,
+  permanentConnectFailure,
   RemoteDisconnectedError,
   toHttpUrl,
 } from "./http/mod.ts";
 import { checkNumber } from "./http/check.ts";
 import { formatBytes, formatDuration, parseOptions, UsageError, writeAll } from "./http/cli.ts";
 
-const HELP = `Usage: downloader.ts [-c N] [-o DIR] [--retries N] [--timeout S] [-i FILE] URL...
+const HELP =
+  `Usage: downloader.ts [-c N] [-o DIR] [--continue] [--retries N] [--timeout S] [-i FILE] URL...
 
 Downloads files over HTTP/1.1 (http: or https:), several at once.
 
@@ -54,10 +63,15 @@ Downloads files over HTTP/1.1 (http: or https:), several at once.
   -o DIR          the directory to write to (default: the current one;
                   created if missing)
   -c N            download at most N files at once (default 4)
-  --retries N     retry a download up to N times after a network error or a
-                  5xx or 429 response (default 3), waiting longer each time
-                  (0.5 s, 1 s, 2 s... with jitter), or as long as the server's
-                  Retry-After asks (at most a minute)
+  --continue      resume the NAME.part files an earlier run left (like
+                  'wget -c'), and keep them when a download fails or is
+                  interrupted
+  --retries N     retry a download up to N times after a network error (a
+                  refused, reset or silent connection) or a 5xx, 408 or 429
+                  response (default 3), waiting longer each time (0.5 s, 1 s,
+                  2 s... with jitter), or as long as the server's Retry-After
+                  asks (at most a minute); an unknown host, a TLS or
+                  certificate failure and other 4xx responses are not retried
   --timeout S     fail an attempt when no data arrives for S seconds (default 30)
   --cacert FILE   also trust the CA certificate(s) in FILE (PEM), for https:
   -q, --quiet     print only the summary
@@ -65,8 +79,14 @@ Downloads files over HTTP/1.1 (http: or https:), several at once.
 
 Each file is named after the last segment of its URL path (made safe: it
 never leaves DIR) and written to NAME.part, then renamed to NAME when
-complete; an existing NAME is replaced. Two URLs with the same name get
-NAME, NAME-1, ... Ctrl-C stops every download and removes the .part files.
+complete; an existing regular file NAME is replaced, a link or directory is
+not. Two URLs with the same name get NAME, NAME-1, ... A retry resumes where
+the attempt stopped, with a Range request validated by If-Range (the ETag
+or Last-Modified the server sent); a server that ignores ranges, or whose
+file changed, sends it all again and the file starts over. With --continue
+the validator is kept in NAME.part.meta, so that a later run can resume
+too. Ctrl-C stops every download and removes the .part files (keeps them,
+with --continue).
 
 Exit status: 0 when every file was downloaded, 1 when any failed, 2 for a
 bad command line, 130 when interrupted.
@@ -164,7 +184,7 @@ function fileKey(name: string): string {
 /**
  * Hands out distinct file names: a name already given (compared without
  * case or Unicode normalisation, as on macOS and Windows), or one that
- * would collide with another download's `.part` file, becomes
+ * would collide with another download's `.part` or `.part.meta` file, becomes
  * `stem-1.ext`, `stem-2.ext`, ...
  */
 export class NameRegistry {
@@ -182,9 +202,9 @@ export class NameRegistry {
     for (let n = 0;; n++) {
       const candidate = n === 0 ? name : `${stem}-${n}${ext}`;
       const key = fileKey(candidate);
-      if (!this.#taken.has(key) && !this.#taken.has(`${key}.part`)) {
-        this.#taken.add(key);
-        this.#taken.add(`${key}.part`);
+      const own = [key, `${key}.part`, `${key}.part.meta`];
+      if (own.every((k) => !this.#taken.has(k))) {
+        for (const k of own) this.#taken.add(k);
         return candidate;
       }
     }
@@ -246,8 +266,9 @@ const NETWORK_ERRORS = [
 
 /**
  * Whether a failed attempt is worth repeating: a network error (the
- * connection failed, was cut, or went silent), or a 5xx, 429 or 408
- * response.
+ * connection was refused, cut, or went silent), or a 5xx, 429 or 408
+ * response. Not a host name that does not exist, a TLS or certificate
+ * failure, another 4xx, or a local problem: see {@linkcode whyNotRetried}.
  *
  * @param e What the attempt failed with.
  * @returns `true` when another attempt may succeed.
@@ -256,7 +277,23 @@ export function isRetryable(e: unknown): boolean {
   if (e instanceof HttpStatusError) {
     return e.status >= 500 || e.status === 429 || e.status === 408;
   }
+  if (e instanceof ConnectionError) return permanentConnectFailure(e.message) === null;
+  if (e instanceof ResumeRefusedError) return true;
   return NETWORK_ERRORS.some((type) => e instanceof type);
+}
+
+/**
+ * Why a failure that {@linkcode isRetryable} refuses is not tried again,
+ * for the summary.
+ *
+ * @param e What the attempt failed with.
+ * @returns The reason, or `null` for a retryable failure.
+ */
+export function whyNotRetried(e: unknown): string | null {
+  if (isRetryable(e)) return null;
+  if (e instanceof HttpStatusError) return `a ${e.status} response does not change by retrying`;
+  if (e instanceof ConnectionError) return permanentConnectFailure(e.message);
+  return "not a network failure";
 }
 
 // ------------------------------------------------------------ downloading
@@ -276,9 +313,13 @@ export interface DownloadResult {
   readonly path: string;
   /** Where it stands. */
   state: DownloadState;
-  /** Body bytes received by the current (or last) attempt. */
+  /** Bytes of the file so far: kept from before (a resume) plus those of this attempt. */
   bytes: number;
-  /** The body length the server announced, or `null`. */
+  /** Body bytes received over the network, in all attempts together. */
+  received: number;
+  /** Bytes an earlier attempt or run left that the last attempt resumed from (0 for none). */
+  resumedFrom: number;
+  /** The file's whole length when known (`Content-Length`, `Content-Range`), or `null`. */
   total: number | null;
   /** Attempts made so far. */
   attempts: number;
@@ -318,6 +359,14 @@ export interface DownloaderOptions {
   sleep?: (ms: number) => Promise<void>;
   /** The jitter source, uniform in [0, 1); default `Math.random`. For tests. */
   random?: () => number;
+  /**
+   * Resume like `wget -c`: a `NAME.part` an earlier run left is continued
+   * with a `Range` request validated by `If-Range`, and a failed or
+   * cancelled download keeps its `.part` for the next run. Default `false`:
+   * a stale `.part` is removed, and so is the `.part` of a failure. Retries
+   * within a run resume either way.
+   */
+  resume?: boolean;
 }
 
 /** Options of {@linkcode Downloader.run}. */
@@ -347,7 +396,8 @@ export function describeError(e: unknown): string {
   }
   if (e instanceof HttpProtocolError) return e.message.replace(` from ${e.url}`, "");
   if (e instanceof TimeoutError) return e.message.replace(/^[A-Z]+ \S+: /, "");
-  if (e instanceof HttpStatusError || e instanceof ConnectionError) return e.message;
+  if (e instanceof ConnectionError) return explainConnectFailure(e.message);
+  if (e instanceof HttpStatusError || e instanceof UnsafeFileError) return e.message;
   if (e instanceof TypeError && e.message.startsWith("Cannot send a request")) {
     return e.message.replace(/^Cannot send a request(?: to \S+)?: /, ""); // a bad URL
   }
@@ -384,6 +434,7 @@ export class Downloader {
   readonly #max: number;
   readonly #sleep: (ms: number) => Promise<void>;
   readonly #random: () => number;
+  readonly #resume: boolean;
   #onEvent: (event: DownloadEvent) => void = () => {};
   #ran = false;
 
@@ -412,6 +463,7 @@ export class Downloader {
       60_000;
     this.#sleep = options.sleep ?? ((ms) => sleep(ms));
     this.#random = options.random ?? Math.random;
+    this.#resume = options.resume ?? false;
     const names = new NameRegistry();
     this.results = urls.map((url, index) => {
       let name = "";
@@ -420,14 +472,15 @@ export class Downloader {
       } catch {
         // Reported when run.
       }
-      const sep = /[\\/]$/.test(this.#dir) ? "" : "/";
       return {
         index,
         url,
         name,
-        path: name === "" ? "" : `${this.#dir}${sep}${name}`,
+        path: name === "" ? "" : join(this.#dir, name),
         state: "queued",
         bytes: 0,
+        received: 0,
+        resumedFrom: 0,
         total: null,
         attempts: 0,
         status: null,
@@ -478,6 +531,9 @@ export class Downloader {
     const end = (state: "ok" | "failed", error: unknown = null) => {
       result.state = state;
       result.error = error === null ? null : describeError(error);
+      // A status says enough; a connect failure says why it was not retried.
+      const why = error instanceof ConnectionError ? whyNotRetried(error) : null;
+      if (why !== null) result.error += `; not retried: ${why}`;
       result.ms = started === undefined ? 0 : performance.now() - started;
       this.#onEvent({ type: "done", result });
     };
@@ -487,18 +543,24 @@ export class Downloader {
     } catch (e) {
       return end("failed", e);
     }
+    const part = new PartFile(result.path);
     try {
       for (;;) {
         let delay: number;
         {
           // Hold a slot only while downloading, not while backing off.
           using _permit = await limit.acquire();
-          started ??= performance.now();
+          if (started === undefined) {
+            started = performance.now();
+            // What an earlier run left: resumed with --continue, removed otherwise.
+            if (this.#resume) await part.load();
+            else await part.discard();
+          }
           result.attempts++;
           result.state = "active";
           this.#onEvent({ type: "start", result });
           try {
-            await this.#attempt(result, url, client);
+            await this.#attempt(result, url, client, part);
             return end("ok");
           } catch (e) {
             if (isCancellation(e)) throw e;
@@ -514,6 +576,10 @@ export class Downloader {
       }
     } finally {
       if (started !== undefined) result.ms = performance.now() - started;
+      // A finished file has no .part left; an unfinished one keeps it only
+      // to be resumed by a later run.
+      if (result.state !== "ok" && !(this.#resume && part.resumable)) await part.discard();
+      part.close();
     }
   }
 
@@ -525,12 +591,36 @@ export class Downloader {
     return asked === null ? jittered : Math.min(this.#max, Math.max(asked, jittered));
   }
 
-  /** One attempt: GET into NAME.part, then rename. The .part file never outlives a failure. */
-  async #attempt(result: DownloadResult, url: URL, client: HttpClient): Promise<void> {
-    result.bytes = 0;
+  /**
+   * One attempt: GET into NAME.part — from where the .part ends when it
+   * can be resumed (`Range` with `If-Range`), else from zero — then rename
+   * it to NAME.
+   */
+  async #attempt(
+    result: DownloadResult,
+    url: URL,
+    client: HttpClient,
+    part: PartFile,
+  ): Promise<void> {
     result.total = null;
-    await using res = await client.get(url, { readTimeout: this.#readTimeout });
+    result.resumedFrom = 0;
+    if (!part.resumable) await part.discard();
+    const from = part.size;
+    result.bytes = from;
+    const headers: Record<string, string> = from > 0
+      ? { range: `bytes=${from}-`, "if-range": part.validator! }
+      : {};
+    await using res = await client.get(url, { readTimeout: this.#readTimeout, headers });
     result.status = res.status;
+    if (res.status === 416 && from > 0) {
+      // The range starts at or past the end: the file changed, or the
+      // .part already holds all of it.
+      const whole = contentRangeTotal(res.header("content-range"));
+      await res.discard();
+      if (whole === from) return await this.#finish(result, part);
+      await part.discard();
+      throw new ResumeRefusedError(`the server refused the range from byte ${from} (416)`);
+    }
     if (!res.ok) {
       await res.discard(); // a short error page: keep the connection
       throw new HttpStatusError(
@@ -539,37 +629,248 @@ export class Downloader {
         parseRetryAfter(res.header("retry-after")),
       );
     }
-    result.total = res.contentLength;
-    const part = `${result.path}.part`;
-    let renamed = false;
-    try {
-      using file = await Deno.open(part, { write: true, create: true, truncate: true });
-      for await (const chunk of res) {
-        await writeAll(file, chunk);
-        result.bytes += chunk.length;
-      }
-      await Deno.rename(part, result.path);
-      renamed = true;
-    } finally {
-      if (!renamed) await removeQuietly(part);
+    let offset = 0;
+    if (res.status === 206 && from > 0) {
+      offset = contentRangeStart(res.header("content-range"), from, url.href);
+      result.total = contentRangeTotal(res.header("content-range"));
+      result.resumedFrom = from;
+    } else {
+      // A server that ignores ranges, or whose validator changed, sends
+      // all of it (200): start the file over.
+      result.total = res.contentLength;
     }
+    await part.open(offset, validatorOf(res), result.total, this.#resume);
+    result.bytes = offset;
+    try {
+      for await (const chunk of res) {
+        await part.write(chunk);
+        result.bytes += chunk.length;
+        result.received += chunk.length;
+      }
+    } finally {
+      part.close();
+    }
+    await this.#finish(result, part);
+  }
+
+  /** Renames the finished .part to NAME, over a regular file only. */
+  async #finish(result: DownloadResult, part: PartFile): Promise<void> {
+    result.bytes = part.size;
+    result.total ??= part.size;
+    await part.commit();
+  }
+}
+
+/** The download stopped where it cannot safely write: NAME or NAME.part is not a regular file. */
+export class UnsafeFileError extends Error {
+  /**
+   * Creates the error.
+   *
+   * @param message What is in the way.
+   */
+  constructor(message: string) {
+    super(message);
+    this.name = "UnsafeFileError";
+  }
+}
+
+/** A server refused to resume (416 Range Not Satisfiable); the next attempt starts over. */
+export class ResumeRefusedError extends Error {
+  /**
+   * Creates the error.
+   *
+   * @param message What was refused.
+   */
+  constructor(message: string) {
+    super(message);
+    this.name = "ResumeRefusedError";
+  }
+}
+
+/** A strong ETag, or else Last-Modified: what `If-Range` may carry (RFC 9110 §13.1.5). */
+function validatorOf(res: HttpResponse): string | null {
+  const etag = res.header("etag");
+  if (etag !== null && /^"[^"]*"$/.test(etag.trim())) return etag.trim();
+  return res.header("last-modified");
+}
+
+const CONTENT_RANGE = /^\s*bytes\s+(?:(\d+)-(\d+)|\*)\/(\d+|\*)\s*$/i;
+
+/** The complete length in a `Content-Range` value, or `null`. */
+function contentRangeTotal(value: string | null): number | null {
+  const total = CONTENT_RANGE.exec(value ?? "")?.[3];
+  return total === undefined || total === "*" ? null : Number(total);
+}
+
+/** The first byte position of a 206 response, which must be where the .part ends. */
+function contentRangeStart(value: string | null, expected: number, url: string): number {
+  const start = CONTENT_RANGE.exec(value ?? "")?.[1];
+  if (start === undefined || Number(start) !== expected) {
+    throw new HttpProtocolError(
+      `Invalid 206 response: Content-Range ${JSON.stringify(value)} does not start at byte ` +
+        `${expected}, where the .part file ends`,
+      url,
+    );
+  }
+  return expected;
+}
+
+/** What `NAME.part.meta` holds: how to validate a resume of `NAME.part`. */
+interface PartMeta {
+  validator: string;
+  total: number | null;
+}
+
+/**
+ * `NAME.part` and, when it may be resumed by a later run, `NAME.part.meta`
+ * (the validator to send in `If-Range`). Neither is ever followed as a
+ * link: a new one is created exclusively (`createNew`) after removing what
+ * was there; an existing one is reused only when it is a regular file,
+ * checked again on the open file.
+ */
+class PartFile {
+  readonly #final: string;
+  readonly #path: string;
+  readonly #meta: string;
+  #file: Deno.FsFile | undefined;
+  /** The bytes in the .part file. */
+  size = 0;
+  /** The validator of the response those bytes came from, or `null`. */
+  validator: string | null = null;
+
+  constructor(final: string) {
+    this.#final = final;
+    this.#path = `${final}.part`;
+    this.#meta = `${final}.part.meta`;
+  }
+
+  /** Whether a next request may ask for the rest (`Range` from `size`, `If-Range`). */
+  get resumable(): boolean {
+    return this.size > 0 && this.validator !== null;
+  }
+
+  /** Reads what an earlier run left; anything unusable is removed. */
+  async load(): Promise<void> {
+    try {
+      const info = await Deno.lstat(this.#path);
+      const metaInfo = await Deno.lstat(this.#meta);
+      if (info.isFile && metaInfo.isFile) {
+        const meta = JSON.parse(await Deno.readTextFile(this.#meta)) as Partial<PartMeta>;
+        if (typeof meta.validator === "string" && meta.validator !== "") {
+          this.size = info.size;
+          this.validator = meta.validator;
+          return;
+        }
+      }
+    } catch (e) {
+      if (!(e instanceof Deno.errors.NotFound) && !(e instanceof SyntaxError)) throw e;
+    }
+    await this.discard();
+  }
+
+  /**
+   * Opens the .part for writing at `offset`: appending to the regular file
+   * already there, or, from 0, a new one made exclusively.
+   */
+  async open(
+    offset: number,
+    validator: string | null,
+    total: number | null,
+    keep: boolean,
+  ): Promise<void> {
+    this.close();
+    if (offset === 0) {
+      await this.discard();
+      this.#file = await Deno.open(this.#path, { write: true, createNew: true });
+      this.validator = validator;
+      if (keep && validator !== null) {
+        const meta: PartMeta = { validator, total };
+        using file = await Deno.open(this.#meta, { write: true, createNew: true });
+        await writeAll(file, encoder.encode(JSON.stringify(meta)));
+      }
+    } else {
+      const file = await Deno.open(this.#path, { write: true, append: true });
+      // Opening follows a link that may have replaced the file since it was
+      // checked: the open file must be the regular file at that name.
+      const [opened, named] = await Promise.all([file.stat(), Deno.lstat(this.#path)]);
+      if (!named.isFile || opened.ino !== named.ino || opened.dev !== named.dev) {
+        file.close();
+        throw new UnsafeFileError(`Cannot resume ${this.#path}: it is not a regular file`);
+      }
+      if (opened.size !== offset) {
+        file.close();
+        throw new UnsafeFileError(`Cannot resume ${this.#path}: it changed meanwhile`);
+      }
+      this.#file = file;
+    }
+    this.size = offset;
+  }
+
+  /** Appends bytes. */
+  async write(bytes: Uint8Array): Promise<void> {
+    await writeAll(this.#file!, bytes);
+    this.size += bytes.length;
+  }
+
+  /** Renames the .part to the final name, which must be absent or a regular file. */
+  async commit(): Promise<void> {
+    this.close();
+    try {
+      const info = await Deno.lstat(this.#final);
+      if (!info.isFile) {
+        const what = info.isSymlink
+          ? "a symbolic link"
+          : info.isDirectory
+          ? "a directory"
+          : "special";
+        throw new UnsafeFileError(
+          `Cannot save ${this.#final}: it exists and is not a regular file (${what}); not replaced`,
+        );
+      }
+    } catch (e) {
+      if (!(e instanceof Deno.errors.NotFound)) throw e;
+    }
+    await Deno.rename(this.#path, this.#final);
+    await removeQuietly(this.#meta);
+    this.size = 0;
+    this.validator = null;
+  }
+
+  /** Removes the .part and its meta file (links themselves, never their targets). */
+  async discard(): Promise<void> {
+    this.close();
+    await removeQuietly(this.#path);
+    await removeQuietly(this.#meta);
+    this.size = 0;
+    this.validator = null;
+  }
+
+  /** Closes the open file, if any. */
+  close(): void {
+    this.#file?.close();
+    this.#file = undefined;
   }
 }
 
 // -------------------------------------------------------------- reporting
 
+/** How far back the rate shown looks: long enough to be steady, short enough to follow changes. */
+const RATE_WINDOW_MS = 5000;
+
 /**
  * Shows progress: on a terminal, one status line redrawn ten times a
- * second (files done/total, bytes, rate, ETA, the active downloads), with
- * retries and failures printed above it; otherwise one plain line per
- * event.
+ * second (files done/total, bytes, the rate over the last few seconds, the
+ * time left at that rate, the active downloads), with retries and failures
+ * printed above it; otherwise one plain line per event.
  */
 export class ProgressReporter {
   readonly #results: readonly DownloadResult[];
   readonly #tty: boolean;
   readonly #quiet: boolean;
   readonly #out: (line: string) => void;
-  readonly #started = performance.now();
+  readonly #now: () => number;
+  /** `[time, bytes received]` samples of the last {@linkcode RATE_WINDOW_MS}. */
+  readonly #samples: [number, number][] = [];
   #timer: ReturnType<typeof setInterval> | undefined;
   #drawn = false;
 
@@ -578,16 +879,24 @@ export class ProgressReporter {
    *
    * @param results The downloads' live results.
    * @param options `tty`: draw a live line (default: whether stderr is a
-   * terminal); `quiet`: print nothing; `out`: where lines go (default stderr).
+   * terminal); `quiet`: print nothing; `out`: where lines go (default
+   * stderr); `now`: the clock in ms (default `performance.now`), for tests.
    */
   constructor(
     results: readonly DownloadResult[],
-    options: { tty?: boolean; quiet?: boolean; out?: (line: string) => void } = {},
+    options: {
+      tty?: boolean;
+      quiet?: boolean;
+      out?: (line: string) => void;
+      now?: () => number;
+    } = {},
   ) {
     this.#results = results;
     this.#tty = options.tty ?? Deno.stderr.isTerminal();
     this.#quiet = options.quiet ?? false;
     this.#out = options.out ?? ((line) => console.error(line));
+    this.#now = options.now ?? (() => performance.now());
+    this.sample();
   }
 
   /** Starts the live line (on a terminal). */
@@ -626,47 +935,62 @@ export class ProgressReporter {
     if (this.#timer !== undefined) this.#draw();
   };
 
-  /** The status line: files done/total, bytes, rate, ETA, active downloads. */
+  /** Records how many bytes have arrived by now, for the rate; the live line does it each redraw. */
+  sample(): void {
+    const now = this.#now();
+    const received = this.#results.reduce((sum, r) => sum + r.received, 0);
+    this.#samples.push([now, received]);
+    while (this.#samples.length > 2 && now - this.#samples[1][0] >= RATE_WINDOW_MS) {
+      this.#samples.shift();
+    }
+  }
+
+  /** Bytes per second over the last few seconds (since the first sample when younger). */
+  rate(): number {
+    const [t0, b0] = this.#samples[0];
+    const [t1, b1] = this.#samples[this.#samples.length - 1];
+    return t1 > t0 ? ((b1 - b0) * 1000) / (t1 - t0) : 0;
+  }
+
+  /**
+   * The status line: files done/total, bytes, the recent rate, the time
+   * left at that rate (`?` while a size is unknown or nothing arrives),
+   * then each active download's share, or its bytes when its size is
+   * unknown.
+   */
   statusLine(): string {
     const results = this.#results;
     let done = 0;
     let bytes = 0;
-    let known = 0;
-    let knownCount = 0;
+    let left = 0;
+    let unknown = false;
     const active: string[] = [];
     for (const r of results) {
-      if (r.state === "ok" || r.state === "failed") done++;
+      const finished = r.state === "ok" || r.state === "failed" || r.state === "cancelled";
+      if (finished) done++;
       bytes += r.bytes;
-      if (r.total !== null) {
-        known += r.total;
-        knownCount++;
+      if (!finished) {
+        if (r.total === null) unknown = true;
+        else left += Math.max(0, r.total - r.bytes);
       }
       if (r.state === "active") {
-        active.push(r.total ? `${r.name} ${Math.floor((100 * r.bytes) / r.total)}%` : r.name);
+        active.push(
+          r.total
+            ? `${r.name} ${Math.floor((100 * r.bytes) / r.total)}%`
+            : `${r.name} ${formatBytes(r.bytes)}`,
+        );
       }
     }
-    const elapsed = (performance.now() - this.#started) / 1000;
-    const rate = elapsed > 0 ? bytes / elapsed : 0;
-    // Files whose size is not known yet are guessed at the average known size.
-    const unknown = results.length - knownCount;
-    const estimate = known + (knownCount > 0 ? (unknown * known) / knownCount : 0);
-    const eta = rate > 0 && knownCount > 0
-      ? formatDuration((1000 * Math.max(0, estimate - bytes)) / rate)
-      : "?";
+    const rate = this.rate();
+    const eta = unknown || rate <= 0 ? "?" : formatDuration((1000 * left) / rate);
     const width = String(results.length).length;
     return `[${String(done).padStart(width)}/${results.length}] ${formatBytes(bytes)}  ` +
       `${formatBytes(Math.round(rate))}/s  ETA ${eta}  ${active.join(", ")}`.trimEnd();
   }
 
   #draw(): void {
-    let columns = 80;
-    try {
-      columns = Deno.consoleSize().columns || 80;
-    } catch {
-      // Not a terminal after all: keep 80.
-    }
-    const line = this.statusLine();
-    const text = line.length >= columns ? `${line.slice(0, columns - 2)}…` : line;
+    this.sample();
+    const text = fitWidth(this.statusLine(), terminalColumns(Deno.stderr) - 1, "end");
     Deno.stderr.writeSync(encoder.encode(`\r\x1b[2K${text}`));
     this.#drawn = true;
   }
@@ -678,15 +1002,61 @@ export class ProgressReporter {
   }
 }
 
+/** The width of the terminal `stream` is, or 80 when it is not one. */
+function terminalColumns(stream: { isTerminal(): boolean }): number {
+  try {
+    if (stream.isTerminal()) return Deno.consoleSize().columns || 80;
+  } catch {
+    // Not a terminal after all.
+  }
+  return 80;
+}
+
+/**
+ * `text` cut to at most `columns` terminal columns (wide characters count
+ * two, marks none): at the end, or in the middle for names, whose ends tell
+ * them apart; `…` marks the cut.
+ *
+ * @param text The text.
+ * @param columns The most columns it may take (at least 1).
+ * @param where `"end"` or `"middle"`.
+ * @returns The text, cut when needed.
+ */
+export function fitWidth(text: string, columns: number, where: "end" | "middle"): string {
+  if (unicodeWidth(text) <= columns) return text;
+  const chars = [...text];
+  const take = (from: string[], room: number) => {
+    let out = "";
+    for (const c of from) {
+      const w = unicodeWidth(c);
+      if (w > room) break;
+      room -= w;
+      out += c;
+    }
+    return out;
+  };
+  const room = Math.max(0, columns - 1);
+  if (where === "end") return `${take(chars, room)}…`;
+  const head = take(chars, Math.ceil(room / 2));
+  const tail = [...take([...chars].reverse(), Math.floor(room / 2))].reverse().join("");
+  return `${head}…${tail}`;
+}
+
 /**
  * The final table: one row per URL (result, file, size, time, attempts,
- * and what went wrong), then the totals.
+ * and what went wrong), then the totals. Names longer than the room left
+ * on a line of `columns` are shortened in the middle.
  *
  * @param results The downloads' results.
  * @param elapsed Milliseconds the whole run took.
+ * @param columns The line width to fit the name column to; default 100.
  * @returns The table as text.
  */
-export function summaryTable(results: readonly DownloadResult[], elapsed: number): string {
+export function summaryTable(
+  results: readonly DownloadResult[],
+  elapsed: number,
+  columns = 100,
+): string {
   const rows = results.map((r) => [
     String(r.index + 1),
     r.state === "ok" ? "ok" : r.state.toUpperCase(),
@@ -694,16 +1064,27 @@ export function summaryTable(results: readonly DownloadResult[], elapsed: number
     r.state === "ok" ? formatBytes(r.bytes) : "-",
     formatDuration(r.ms),
     String(r.attempts),
-    r.state === "ok"
-      ? (r.problems.length ? `retried (${r.problems.join("; ")})` : "")
-      : (r.error ?? ""),
+    [
+      r.resumedFrom > 0 ? `resumed from ${formatBytes(r.resumedFrom)}` : "",
+      r.state === "ok"
+        ? (r.problems.length ? `retried (${r.problems.join("; ")})` : "")
+        : (r.error ?? ""),
+    ].filter(Boolean).join("; "),
   ]);
   const header = ["#", "result", "file", "size", "time", "tries", "notes"];
-  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((row) => row[i].length)));
+  const widthOf = (i: number) =>
+    Math.max(header[i].length, ...rows.map((row) => unicodeWidth(row[i])));
+  // The name column gets what the other columns (notes aside) leave, at least 12.
+  const others = [0, 1, 3, 4, 5].reduce((sum, i) => sum + widthOf(i) + 2, 0);
+  const nameRoom = Math.max(12, columns - others - 2);
+  for (const row of rows) row[2] = fitWidth(row[2], nameRoom, "middle");
+  const widths = header.map((_, i) => widthOf(i));
   const right = new Set([0, 3, 4, 5]);
-  const format = (row: string[]) =>
-    row.map((cell, i) => right.has(i) ? cell.padStart(widths[i]) : cell.padEnd(widths[i]))
-      .join("  ").trimEnd();
+  const pad = (cell: string, i: number) => {
+    const fill = " ".repeat(Math.max(0, widths[i] - unicodeWidth(cell)));
+    return right.has(i) ? fill + cell : cell + fill;
+  };
+  const format = (row: string[]) => row.map(pad).join("  ").trimEnd();
   const ok = results.filter((r) => r.state === "ok");
   const failed = results.filter((r) => r.state === "failed").length;
   const cancelled = results.length - ok.length - failed;
@@ -745,6 +1126,7 @@ export async function main(args: string[]): Promise<number> {
   let retries: number;
   let readTimeout: number;
   let quiet: boolean;
+  let resume: boolean;
   let caCerts: string[] | undefined;
   try {
     const { options, positional } = parseOptions(args, [
@@ -755,6 +1137,7 @@ export async function main(args: string[]): Promise<number> {
       { name: "input", short: "i", type: "string" },
       { name: "cacert", type: "string" },
       { name: "quiet", short: "q", type: "flag" },
+      { name: "continue", type: "flag" },
       { name: "help", short: "h", type: "flag" },
     ]);
     if (options.help) {
@@ -769,6 +1152,7 @@ export async function main(args: string[]): Promise<number> {
     retries = (options.retries as number | undefined) ?? 3;
     readTimeout = ((options.timeout as number | undefined) ?? 30) * 1000;
     quiet = options.quiet === true;
+    resume = options.continue === true;
     if (options.cacert !== undefined) {
       caCerts = [await Deno.readTextFile(options.cacert as string)];
     }
@@ -786,7 +1170,14 @@ export async function main(args: string[]): Promise<number> {
 
   const started = performance.now();
   await using client = new HttpClient({ caCerts, maxConnectionsPerOrigin: concurrency });
-  const downloader = new Downloader(urls, { dir, concurrency, retries, readTimeout, client });
+  const downloader = new Downloader(urls, {
+    dir,
+    concurrency,
+    retries,
+    readTimeout,
+    client,
+    resume,
+  });
   const reporter = new ProgressReporter(downloader.results, { quiet });
   const interrupt = new AbortController();
   const onSigint = () => {
@@ -805,9 +1196,14 @@ export async function main(args: string[]): Promise<number> {
     reporter.stop();
     Deno.removeSignalListener("SIGINT", onSigint);
   }
-  console.log(summaryTable(downloader.results, performance.now() - started));
+  const columns = terminalColumns(Deno.stdout);
+  console.log(summaryTable(downloader.results, performance.now() - started, columns));
   if (interrupted) {
-    console.error("downloader: interrupted; unfinished downloads were removed");
+    console.error(
+      resume
+        ? "downloader: interrupted; run it again with --continue to resume the .part files"
+        : "downloader: interrupted; unfinished downloads were removed",
+    );
     return 130;
   }
   return downloader.results.every((r) => r.state === "ok") ? 0 : 1;

@@ -1,9 +1,13 @@
 /**
- * Command-line helpers shared by the example programs: a small option
- * parser with clear errors, and human-readable sizes, durations and rates.
+ * Command-line helpers shared by the example programs: std's `parseArgs`
+ * with typed, checked values and clear usage errors, and std's size and
+ * duration formats with the settings the programs share.
  *
  * @module
  */
+import { parseArgs } from "@std/cli/parse-args";
+import { format as stdFormatBytes } from "@std/fmt/bytes";
+import { format as stdFormatDuration } from "@std/fmt/duration";
 
 /** A command line the program cannot run with; the message says why. */
 export class UsageError extends Error {
@@ -41,9 +45,9 @@ export interface ParsedOptions {
 }
 
 /**
- * Parses `args` against `specs`: `--name value`, `--name=value`, `-n value`,
- * `-nvalue`, flags, and `--` to end the options. A repeated option keeps its
- * last value.
+ * Parses `args` against `specs` with std's `parseArgs` (`--name value`,
+ * `--name=value`, `-n value`, flags, `--` to end the options; a repeated
+ * option keeps its last value), then checks what it found.
  *
  * @param args The command-line arguments.
  * @param specs The options accepted.
@@ -51,51 +55,51 @@ export interface ParsedOptions {
  * @throws {UsageError} For an unknown option, a missing or invalid value.
  */
 export function parseOptions(args: readonly string[], specs: readonly OptionSpec[]): ParsedOptions {
+  const flags = specs.filter((s) => s.type === "flag").map((s) => s.name);
+  const valued = specs.filter((s) => s.type !== "flag").map((s) => s.name);
+  const alias: Record<string, string> = {};
+  for (const spec of specs) if (spec.short) alias[spec.short] = spec.name;
+  const parsed: Record<string, unknown> & { _: unknown[] } = parseArgs([...args], {
+    boolean: flags,
+    string: valued,
+    alias,
+    unknown: (arg: string) => {
+      if (arg.startsWith("-") && arg !== "-" && !/^-\d/.test(arg)) {
+        throw new UsageError(`unknown option '${arg.replace(/=.*$/s, "")}'`);
+      }
+      return true; // a positional argument
+    },
+  });
+  const end = args.indexOf("--");
+  for (const arg of end < 0 ? args : args.slice(0, end)) {
+    const eq = arg.indexOf("=");
+    if (arg.startsWith("--") && eq > 0 && flags.includes(arg.slice(2, eq))) {
+      throw new UsageError(`option '${arg.slice(0, eq)}' takes no value`);
+    }
+  }
   const options: ParsedOptions["options"] = {};
-  const positional: string[] = [];
-  const byName = new Map<string, OptionSpec>();
   for (const spec of specs) {
-    byName.set(`--${spec.name}`, spec);
-    if (spec.short) byName.set(`-${spec.short}`, spec);
-  }
-  for (let i = 0; i < args.length; i++) {
-    const arg = args[i];
-    if (arg === "--") {
-      positional.push(...args.slice(i + 1));
-      break;
-    }
-    if (!arg.startsWith("-") || arg === "-") {
-      positional.push(arg);
-      continue;
-    }
-    let key = arg;
-    let value: string | undefined;
-    if (arg.startsWith("--")) {
-      const eq = arg.indexOf("=");
-      if (eq > 0) [key, value] = [arg.slice(0, eq), arg.slice(eq + 1)];
-    } else if (arg.length > 2) {
-      [key, value] = [arg.slice(0, 2), arg.slice(2)];
-    }
-    const spec = byName.get(key);
-    if (spec === undefined) throw new UsageError(`unknown option '${key}'`);
+    const value: unknown = parsed[spec.name];
     if (spec.type === "flag") {
-      if (value !== undefined) throw new UsageError(`option '--${spec.name}' takes no value`);
-      options[spec.name] = true;
+      if (value === true) options[spec.name] = true;
       continue;
     }
-    if (value === undefined) {
-      if (i + 1 >= args.length) throw new UsageError(`option '${key}' needs a value`);
-      value = args[++i];
+    if (value === undefined) continue;
+    const text = String(Array.isArray(value) ? value.at(-1) : value);
+    if (text === "" && !args.some((a) => a === `--${spec.name}=`)) {
+      throw new UsageError(`option '--${spec.name}' needs a value`);
     }
-    options[spec.name] = spec.type === "string" ? value : toNumber(spec, key, value);
+    options[spec.name] = spec.type === "string" ? text : toNumber(spec, text);
   }
+  const positional = parsed._.map(String);
   return { options, positional };
 }
 
-function toNumber(spec: OptionSpec, key: string, value: string): number {
+function toNumber(spec: OptionSpec, value: string): number {
   const n = value.trim() === "" ? NaN : Number(value);
   const integer = spec.type === "integer";
   const min = spec.min ?? 0;
+  const key = spec.short ? `-${spec.short}, --${spec.name}` : `--${spec.name}`;
   if (!Number.isFinite(n) || (integer && !Number.isInteger(n)) || n < min) {
     throw new UsageError(
       `option '${key}' must be ${integer ? "an integer" : "a number"} >= ${min}: got '${value}'`,
@@ -107,34 +111,28 @@ function toNumber(spec: OptionSpec, key: string, value: string): number {
   return n;
 }
 
-const UNITS = ["B", "KiB", "MiB", "GiB", "TiB"];
-
 /**
- * A byte count for people: `512 B`, `16.0 KiB`, `3.4 MiB`.
+ * A byte count for people, in binary units: `512 B`, `16 kiB`, `3.4 MiB`
+ * (std's `format` from `@std/fmt/bytes`).
  *
  * @param n A number of bytes.
  * @returns The formatted size.
  */
 export function formatBytes(n: number): string {
-  let unit = 0;
-  while (n >= 1024 && unit < UNITS.length - 1) {
-    n /= 1024;
-    unit++;
-  }
-  return unit === 0 ? `${n} B` : `${n.toFixed(1)} ${UNITS[unit]}`;
+  return stdFormatBytes(n, { binary: true, maximumFractionDigits: 1 });
 }
 
 /**
- * A duration for people: `850 ms`, `12.3 s`, `4m05s`.
+ * A duration for people, to the millisecond below ten seconds and to the
+ * second above: `850ms`, `1s 500ms`, `4m 5s` (std's `format` from
+ * `@std/fmt/duration`).
  *
  * @param ms Milliseconds.
  * @returns The formatted duration.
  */
 export function formatDuration(ms: number): string {
-  if (ms < 1000) return `${Math.round(ms)} ms`;
-  if (ms < 60_000) return `${(ms / 1000).toFixed(1)} s`;
-  const s = Math.round(ms / 1000);
-  return `${Math.floor(s / 60)}m${String(s % 60).padStart(2, "0")}s`;
+  const rounded = ms < 10_000 ? Math.round(ms) : Math.round(ms / 1000) * 1000;
+  return rounded === 0 ? "0ms" : stdFormatDuration(rounded, { ignoreZero: true });
 }
 
 /**

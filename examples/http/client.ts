@@ -83,13 +83,29 @@ const NORMALIZED = new Set(["DELETE", "GET", "HEAD", "OPTIONS", "POST", "PUT"]);
 const utf8 = new TextDecoder();
 
 /**
- * Parses and checks a request URL.
+ * A host (name, IPv4 or bracketed IPv6), an optional port, then a path or
+ * nothing, without `scheme://`: `localhost:8000/x`, `127.0.0.1/x`,
+ * `example.com`. (`localhost:8000/x` alone parses as a URL of scheme
+ * `localhost:`.)
+ */
+const SCHEMELESS =
+  /^(?:[a-z0-9](?:[a-z0-9-]*[a-z0-9])?(?:\.[a-z0-9-]+)*|\[[0-9a-f:.]+\])(?::\d+)?(?:[/?#].*)?$/is;
+
+/**
+ * Parses and checks a request URL; one without a scheme
+ * (`localhost:8000/x`) is refused with a suggestion of `http://`.
  *
  * @param input A URL string or object.
  * @returns The URL.
  * @throws {TypeError} If it is not a valid `http:` or `https:` URL.
  */
 export function toHttpUrl(input: string | URL): URL {
+  if (typeof input === "string" && SCHEMELESS.test(input)) {
+    throw new TypeError(
+      `Cannot send a request: ${quote(input)} has no scheme: did you mean ` +
+        `${quote(`http://${input}`)}?`,
+    );
+  }
   let url: URL;
   try {
     url = new URL(input);

@@ -140,3 +140,57 @@ export class TooManyRedirectsError extends Error {
     this.redirects = redirects;
   }
 }
+
+/** What rustls's certificate verdicts mean, for people. */
+const CERTIFICATE_PROBLEMS: [RegExp, string][] = [
+  [
+    /CaUsedAsEndEntity/,
+    "the server's certificate is marked as a CA (basicConstraints CA:TRUE, what a plain " +
+    "'openssl req -x509' makes) and is used as the server's own; make it with " +
+    "'-addext basicConstraints=critical,CA:FALSE' and a subjectAltName, or sign a server " +
+    "certificate with that CA",
+  ],
+  [/UnknownIssuer/, "the certificate is not signed by a CA this program trusts (see --cacert)"],
+  [/NotValidForName/, "the certificate is not valid for this host name (see its subjectAltName)"],
+  [/Expired/, "the certificate has expired"],
+  [/NotValidYet/, "the certificate is not valid yet"],
+  [/BadSignature|InvalidSignature/, "the certificate's signature is invalid"],
+  [/Revoked/, "the certificate was revoked"],
+];
+
+/**
+ * A connect failure's message, with what it most likely means: `https:` to
+ * a server that speaks plain HTTP, or which rule a certificate breaks.
+ *
+ * @param message The failure's message.
+ * @returns The message, with the explanation appended when one applies.
+ */
+export function explainConnectFailure(message: string): string {
+  if (/corrupt message|InvalidContentType|wrong version number|record overflow/i.test(message)) {
+    return `${message}: the server probably does not speak TLS on this port (try http://)`;
+  }
+  for (const [pattern, meaning] of CERTIFICATE_PROBLEMS) {
+    if (pattern.test(message)) return `${message}: ${meaning}`;
+  }
+  return message;
+}
+
+/**
+ * Why a connect failure cannot succeed by trying again, or `null` when it
+ * may: a host name that does not exist (not a temporary resolver failure),
+ * or a TLS handshake or certificate failure.
+ *
+ * @param message The failure's message.
+ * @returns The reason, or `null`.
+ */
+export function permanentConnectFailure(message: string): string | null {
+  if (/TLS handshake failed/.test(message)) return "a TLS failure does not go away by retrying";
+  if (
+    /cannot resolve the host name/.test(message) &&
+    /not known|ENOTFOUND|No address associated|nodename nor servname|does not exist|NXDOMAIN/i
+      .test(message)
+  ) {
+    return "the host name does not exist";
+  }
+  return null;
+}

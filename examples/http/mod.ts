@@ -13,9 +13,11 @@ export {
   toHttpUrl,
 } from "./client.ts";
 export {
+  explainConnectFailure,
   HeadTooLargeError,
   HttpProtocolError,
   IncompleteBodyError,
+  permanentConnectFailure,
   RemoteDisconnectedError,
   TooManyRedirectsError,
 } from "./errors.ts";
