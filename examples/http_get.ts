@@ -13,7 +13,9 @@
  * @module
  */
 import { asCompleted, createTask, isCancellation, type Task, TaskGroup } from "../mod.ts";
-import { HttpClient, type HttpResponse, toHttpUrl } from "./http/mod.ts";
+import { createHash } from "node:crypto";
+import { ConnectionError } from "../mod.ts";
+import { explainConnectFailure, HttpClient, type HttpResponse, toHttpUrl } from "./http/mod.ts";
 import { formatBytes, formatDuration, parseOptions, UsageError, writeAll } from "./http/cli.ts";
 
 const HELP = `Usage: http_get.ts URL [--count N] [--include] [--timeout S] [--cacert FILE]
@@ -22,7 +24,9 @@ Sends GET requests over HTTP/1.1 (http: or https:) and prints the result.
 
   URL             the http:// or https:// URL to get
   --count N       send N requests at once and print each result as it
-                  completes, with its index and time (default 1: print the body)
+                  completes, with its index, size, SHA-256 and time (default 1:
+                  print the body); the bodies are hashed as they arrive,
+                  never held
   --include, -i   print the status line and the header fields
   --timeout S     give up a request after S seconds (default 30)
   --cacert FILE   also trust the CA certificate(s) in FILE (PEM), for https:
@@ -41,7 +45,15 @@ const encoder = new TextEncoder();
 
 /** What one of the `--count` requests ended with: a response, or an error. */
 type Outcome =
-  | { ok: true; status: string; good: boolean; head: string; bytes: number; ms: number }
+  | {
+    ok: true;
+    status: string;
+    good: boolean;
+    head: string;
+    bytes: number;
+    sha256: string;
+    ms: number;
+  }
   | { ok: false; error: unknown; ms: number };
 
 function statusLine(res: HttpResponse): string {
@@ -54,6 +66,7 @@ function headText(res: HttpResponse): string {
 }
 
 function describeError(e: unknown): string {
+  if (e instanceof ConnectionError) return `${e.name}: ${explainConnectFailure(e.message)}`;
   if (e instanceof Error) return `${e.name}: ${e.message}`;
   return String(e);
 }
@@ -84,13 +97,20 @@ async function getMany(
       tasks.push(tg.createTask(async (): Promise<Outcome> => {
         try {
           await using res = await client.get(url, { timeout });
-          const body = await res.bytes();
+          // Counted and hashed as it streams: no body is held whole.
+          const hash = createHash("sha256");
+          let bytes = 0;
+          for await (const chunk of res) {
+            hash.update(chunk);
+            bytes += chunk.length;
+          }
           return {
             ok: true,
             status: statusLine(res),
             good: res.status < 400,
             head: include ? headText(res) : "",
-            bytes: body.length,
+            bytes,
+            sha256: hash.digest("hex"),
             ms: performance.now() - start,
           };
         } catch (error) {
@@ -105,7 +125,8 @@ async function getMany(
       if (r.ok) {
         if (r.good) good++;
         console.log(
-          `${label}  ${r.status}  ${formatBytes(r.bytes)}  after ${formatDuration(r.ms)}`,
+          `${label}  ${r.status}  ${formatBytes(r.bytes)}  sha256 ${r.sha256.slice(0, 16)}  ` +
+            `after ${formatDuration(r.ms)}`,
         );
         if (r.head) console.log(r.head.trimEnd().replace(/^/gm, "    "));
       } else {
@@ -178,6 +199,9 @@ export async function main(args: string[]): Promise<number> {
       console.error("http_get: interrupted");
       return 130;
     }
+    // The reader of stdout left (`http_get URL | head`): end quietly, with
+    // the status of a program that SIGPIPE ended, as coreutils do.
+    if (e instanceof Deno.errors.BrokenPipe) return 141;
     console.error(`http_get: ${describeError(e)}`);
     return 1;
   } finally {

@@ -14,7 +14,7 @@ import {
   scopes,
   subscribe,
 } from "./cancellation.ts";
-import { InvalidStateError } from "./errors.ts";
+import { IncompleteReadError, InvalidStateError } from "./errors.ts";
 import { observe } from "./future.ts";
 import { isLocalClose, StreamReader } from "./stream_reader.ts";
 import { abortWriter, StreamWriter } from "./stream_writer.ts";
@@ -61,7 +61,10 @@ export interface BaseServerOptions {
   signal?: AbortSignal;
   /**
    * Called with what a client handler throws (cancellation excepted) and
-   * with accept errors. Default: print them on stderr.
+   * with accept errors. Default: print them on stderr, as one line without
+   * a stack when the client only went away (it reset the connection, or
+   * closed it in the middle of a read: `IncompleteReadError`), in full
+   * otherwise.
    */
   onError?: (error: unknown, context: ServerErrorContext) => void;
 }
@@ -174,8 +177,31 @@ interface Client {
 /** Accept errors other than a closed listener are retried after this delay, as asyncio does. */
 const ACCEPT_RETRY_MS = 1000;
 
+/**
+ * Whether `error` only says that the client went away: it reset the
+ * connection, or closed it in the middle of a read. Every server sees
+ * these; they need no stack.
+ */
+function isPeerGone(error: unknown): boolean {
+  return error instanceof Deno.errors.ConnectionReset ||
+    error instanceof Deno.errors.ConnectionAborted ||
+    error instanceof Deno.errors.BrokenPipe ||
+    error instanceof Deno.errors.NotConnected ||
+    error instanceof Deno.errors.UnexpectedEof ||
+    error instanceof IncompleteReadError;
+}
+
+/**
+ * The default `onError`: one line without a stack for a client that went
+ * away (reset, or closed mid-read), the full report for anything else.
+ */
 function defaultOnError(error: unknown, context: ServerErrorContext): void {
   const peer = context.peername ? ` (client ${formatAddr(context.peername)})` : "";
+  if (isPeerGone(error)) {
+    const { name, message } = error as Error;
+    console.error(`${context.message}${peer}: ${name}: ${message}`);
+    return;
+  }
   console.error(`${context.message}${peer}:`, error);
 }
 

@@ -26,6 +26,7 @@ const LESSONS: Record<
       `groups: [["a","b"],["c"]]`,
       `with returnExceptions: [ "fine", "broken" ]`,
       "cancelling the gather: CancelledError",
+      "children cancelled: true, true",
     ],
   },
   "06_as_completed.ts": {
@@ -102,8 +103,15 @@ const LESSONS: Record<
   },
 };
 
+/**
+ * Every lesson ends within this bound (it is killed past it, and its test
+ * fails): the longest one sleeps well under a second, and a lesson whose
+ * cancelled work kept running (a gather of plain 10 s sleeps) would not.
+ */
+const LESSON_TIME_LIMIT_MS = 8_000;
+
 const run = (file: string, args: string[], perms: string[]) =>
-  runDeno([...perms, `examples/tour/${file}`, ...args]);
+  runDeno([...perms, `examples/tour/${file}`, ...args], LESSON_TIME_LIMIT_MS);
 
 Deno.test("every tour lesson has expectations here", async () => {
   const files: string[] = [];
