@@ -1074,9 +1074,10 @@ export function summaryTable(
   const header = ["#", "result", "file", "size", "time", "tries", "notes"];
   const widthOf = (i: number) =>
     Math.max(header[i].length, ...rows.map((row) => unicodeWidth(row[i])));
-  // The name column gets what the other columns (notes aside) leave, at least 12.
+  // The name column gets what the other columns leave (of the notes, their
+  // header), at least 12.
   const others = [0, 1, 3, 4, 5].reduce((sum, i) => sum + widthOf(i) + 2, 0);
-  const nameRoom = Math.max(12, columns - others - 2);
+  const nameRoom = Math.max(12, columns - others - 2 - header[6].length);
   for (const row of rows) row[2] = fitWidth(row[2], nameRoom, "middle");
   const widths = header.map((_, i) => widthOf(i));
   const right = new Set([0, 3, 4, 5]);
