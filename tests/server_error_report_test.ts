@@ -34,7 +34,7 @@ Deno.test("default onError: a client that closes mid-read is one line, no stack"
 Deno.test("default onError: a client that resets the connection is one line, no stack", async () => {
   using consoleError = stub(console, "error", () => {});
   {
-    await using server = await startServer(async () => {
+    await using server = await startServer(() => {
       throw new Deno.errors.ConnectionReset("Connection reset by peer (os error 104)");
     }, { host: "127.0.0.1", port: 0 });
     await using conn = await openConnection("127.0.0.1", server.addr.port);
