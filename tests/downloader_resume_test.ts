@@ -4,8 +4,16 @@
  * the progress line's rate and ETA, the summary's name column, and
  * `--continue` against `Deno.serve` and Python's `http.server`.
  */
-import { assert, assertEquals, assertFalse, assertMatch, assertStringIncludes } from "@std/assert";
-import { ConnectionError } from "../mod.ts";
+import {
+  assert,
+  assertEquals,
+  assertFalse,
+  assertMatch,
+  assertRejects,
+  assertStringIncludes,
+} from "@std/assert";
+import { CancelledError, ConnectionError } from "../mod.ts";
+import { until } from "./_settle.ts";
 import {
   Downloader,
   type DownloadResult,
@@ -20,7 +28,14 @@ import { unicodeWidth } from "@std/cli/unicode-width";
 import { list } from "./_fs.ts";
 import { runDeno } from "./_run.ts";
 import { caAsLeaf } from "./fixtures/tls.ts";
-import { HAS_PYTHON, pattern, serve, startPythonServer } from "./fixtures/http_servers.ts";
+import {
+  HAS_PYTHON,
+  pattern,
+  pause,
+  serve,
+  startPythonServer,
+  whenDone,
+} from "./fixtures/http_servers.ts";
 import { ignoreUnless } from "./_ignore.ts";
 
 /** Runs `fn` with a fresh temporary directory, removed afterwards. */
@@ -254,15 +269,17 @@ Deno.test("the summary's name column fits the line, shortened in the middle", ()
 
 /**
  * `Deno.serve` with one file that honours `Range` when `If-Range` matches
- * its ETag; `cut` makes the next full or partial response end after that
- * many bytes (the connection drops); `change` swaps the file and its ETag.
+ * its ETag; `cutNext` makes the next response end after that many bytes
+ * (the connection drops), `stallNext` makes it stop sending there until the
+ * client leaves; `change` swaps the file and its ETag.
  */
 function rangeServer(first: Uint8Array<ArrayBuffer>) {
   let body = first;
   let etag = '"v1"';
   let cut: number | null = null;
+  let stall = false;
   const requests: { range: string | null; ifRange: string | null; status: number }[] = [];
-  const server = serve((req) => {
+  const server = serve((req, info) => {
     const range = req.headers.get("range");
     const ifRange = req.headers.get("if-range");
     const match = /^bytes=(\d+)-$/.exec(range ?? "");
@@ -279,12 +296,17 @@ function rangeServer(first: Uint8Array<ArrayBuffer>) {
     }
     const rest = body.subarray(from);
     const limit = cut;
+    const stalls = stall;
     cut = null;
+    stall = false;
     let at = 0;
     return new Response(
       new ReadableStream({
-        pull(controller) {
+        async pull(controller) {
           const end = Math.min(rest.length, limit ?? Infinity, at + 16_384);
+          if (at >= end && stalls && at < rest.length) {
+            await pause(3_600_000, whenDone(info)); // until the client leaves
+          }
           if (at >= end) return controller.close();
           controller.enqueue(rest.slice(at, end));
           at = end;
@@ -299,6 +321,10 @@ function rangeServer(first: Uint8Array<ArrayBuffer>) {
     url: `http://127.0.0.1:${server.addr.port}/file.bin`,
     cutNext(bytes: number) {
       cut = bytes;
+    },
+    stallNext(bytes: number) {
+      cut = bytes;
+      stall = true;
     },
     change(next: Uint8Array<ArrayBuffer>) {
       body = next;
@@ -335,6 +361,25 @@ Deno.test("--continue against Deno.serve: interrupted at several offsets, resume
       assertEquals(await sha256(await Deno.readFile(`${dir}/file.bin`)), expected, `at ${offset}`);
     });
   }
+});
+
+Deno.test("--continue: a cancelled run keeps NAME.part for the next one", async () => {
+  const data = pattern(200_000, 9);
+  const range = rangeServer(data);
+  await using _server = range.server;
+  await inTempDir(async (dir) => {
+    range.stallNext(30_000);
+    const stop = new AbortController();
+    const downloader = new Downloader([range.url], { dir, resume: true });
+    const run = downloader.run({ signal: stop.signal });
+    await until(() => downloader.results[0].bytes === 30_000, "30 000 bytes arrived");
+    stop.abort(new CancelledError("interrupted"));
+    await assertRejects(() => run, CancelledError);
+    assertEquals(await list(dir), ["file.bin.part", "file.bin.part.meta"]);
+    const [result] = await new Downloader([range.url], { dir, resume: true }).run();
+    assertEquals([result.state, result.resumedFrom], ["ok", 30_000]);
+    assertEquals(await Deno.readFile(`${dir}/file.bin`), data);
+  });
 });
 
 Deno.test("a retry within a run resumes too; without --continue a failure leaves nothing", async () => {
