@@ -982,7 +982,8 @@ export class ProgressReporter {
       }
     }
     const rate = this.rate();
-    const eta = unknown || rate <= 0 ? "?" : formatDuration((1000 * left) / rate);
+    // To the second: a countdown in milliseconds only flickers.
+    const eta = unknown || rate <= 0 ? "?" : formatDuration(1000 * Math.ceil(left / rate));
     const width = String(results.length).length;
     return `[${String(done).padStart(width)}/${results.length}] ${formatBytes(bytes)}  ` +
       `${formatBytes(Math.round(rate))}/s  ETA ${eta}  ${active.join(", ")}`.trimEnd();
@@ -1090,7 +1091,9 @@ export function summaryTable(
   const failed = results.filter((r) => r.state === "failed").length;
   const cancelled = results.length - ok.length - failed;
   const bytes = ok.reduce((sum, r) => sum + r.bytes, 0);
-  const rate = elapsed > 0 ? formatBytes(Math.round((bytes * 1000) / elapsed)) : "?";
+  // The rate of what this run fetched: resumed bytes came earlier.
+  const fetched = ok.reduce((sum, r) => sum + r.received, 0);
+  const rate = elapsed > 0 ? formatBytes(Math.round((fetched * 1000) / elapsed)) : "?";
   const totals = [
     `${ok.length} of ${results.length} files downloaded`,
     failed ? `${failed} failed` : "",
