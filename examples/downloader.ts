@@ -319,6 +319,8 @@ export interface DownloadResult {
   received: number;
   /** Bytes an earlier attempt or run left that the last attempt resumed from (0 for none). */
   resumedFrom: number;
+  /** Bytes left in `NAME.part` for a later run to resume (`resume` only; 0 for none). */
+  kept: number;
   /** The file's whole length when known (`Content-Length`, `Content-Range`), or `null`. */
   total: number | null;
   /** Attempts made so far. */
@@ -481,6 +483,7 @@ export class Downloader {
         bytes: 0,
         received: 0,
         resumedFrom: 0,
+        kept: 0,
         total: null,
         attempts: 0,
         status: null,
@@ -580,6 +583,7 @@ export class Downloader {
       // to be resumed by a later run.
       if (result.state !== "ok" && !(this.#resume && part.resumable)) await part.discard();
       part.close();
+      result.kept = result.state === "ok" ? 0 : part.size;
     }
   }
 
@@ -1067,6 +1071,7 @@ export function summaryTable(
     String(r.attempts),
     [
       r.resumedFrom > 0 ? `resumed from ${formatBytes(r.resumedFrom)}` : "",
+      r.kept > 0 ? `${formatBytes(r.kept)} kept in .part for --continue` : "",
       r.state === "ok"
         ? (r.problems.length ? `retried (${r.problems.join("; ")})` : "")
         : (r.error ?? ""),

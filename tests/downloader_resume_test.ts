@@ -201,6 +201,7 @@ function live(over: Partial<DownloadResult>): DownloadResult {
     bytes: 0,
     received: 0,
     resumedFrom: 0,
+    kept: 0,
     total: null,
     attempts: 1,
     status: 200,
@@ -376,8 +377,13 @@ Deno.test("--continue: a cancelled run keeps NAME.part for the next one", async 
     stop.abort(new CancelledError("interrupted"));
     await assertRejects(() => run, CancelledError);
     assertEquals(await list(dir), ["file.bin.part", "file.bin.part.meta"]);
+    assertEquals([downloader.results[0].state, downloader.results[0].kept], ["cancelled", 30_000]);
+    assertStringIncludes(
+      summaryTable(downloader.results, 100),
+      "29.3 kiB kept in .part for --continue",
+    );
     const [result] = await new Downloader([range.url], { dir, resume: true }).run();
-    assertEquals([result.state, result.resumedFrom], ["ok", 30_000]);
+    assertEquals([result.state, result.resumedFrom, result.kept], ["ok", 30_000, 0]);
     assertEquals(await Deno.readFile(`${dir}/file.bin`), data);
   });
 });

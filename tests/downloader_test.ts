@@ -422,6 +422,7 @@ Deno.test("the summary table and the progress line", () => {
     bytes: 2048,
     received: 2048,
     resumedFrom: 0,
+    kept: 0,
     total: 2048,
     attempts: 1,
     status: 200,
