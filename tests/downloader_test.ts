@@ -31,6 +31,7 @@ import { ignoreOn, ignoreUnless } from "./_ignore.ts";
 import { readUntil, runDeno, spawnDeno } from "./_run.ts";
 import { until } from "./_settle.ts";
 import { list } from "./_fs.ts";
+import { inTempDir, recordingSleep } from "./_downloader.ts";
 import {
   HAS_PYTHON,
   pattern,
@@ -41,22 +42,6 @@ import {
   startPythonServer,
   whenDone,
 } from "./fixtures/http_servers.ts";
-
-/** Runs `fn` with a fresh temporary directory, removed afterwards. */
-async function inTempDir(fn: (dir: string) => Promise<void>): Promise<void> {
-  const dir = await Deno.makeTempDir({ prefix: "aio-downloader-test-" });
-  try {
-    await fn(dir);
-  } finally {
-    await Deno.remove(dir, { recursive: true });
-  }
-}
-
-/** A sleep that records what it was asked for and returns at once. */
-function recordingSleep(): { delays: number[]; sleep: (ms: number) => Promise<void> } {
-  const delays: number[] = [];
-  return { delays, sleep: (ms) => (delays.push(ms), Promise.resolve()) };
-}
 
 // ------------------------------------------------------------ file names
 
