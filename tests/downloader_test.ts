@@ -28,7 +28,7 @@ import {
 } from "../examples/downloader.ts";
 import { IncompleteBodyError } from "../examples/http/mod.ts";
 import { ignoreOn, ignoreUnless } from "./_ignore.ts";
-import { readUntil, runDeno, spawnDeno } from "./_run.ts";
+import { runDeno, spawnDeno, watchOutput } from "./_run.ts";
 import { until } from "./_settle.ts";
 import { list } from "./_fs.ts";
 import {
@@ -519,14 +519,14 @@ Deno.test({
     const base = `http://127.0.0.1:${server.addr.port}`;
     await inTempDir(async (dir) => {
       const child = spawnDownloader(["-o", dir, `${base}/quick`, `${base}/slow.bin`]);
-      const stderr = child.stderr.getReader();
-      let text = await readUntil(stderr, (s) => s.includes("done   quick"));
+      const output = watchOutput(child);
+      await output.stderr.waitFor((s) => s.includes("done   quick"));
       await until(async () => (await list(dir)).includes("slow.bin.part"), "slow.bin.part exists");
       assertEquals(await list(dir), ["quick", "slow.bin.part"]);
       child.kill("SIGINT");
-      text += await readUntil(stderr, () => false);
       const { code } = await child.status;
-      const stdout = await new Response(child.stdout).text();
+      await Promise.all([output.stdout.ended, output.stderr.ended]);
+      const [stdout, text] = [output.stdout.text, output.stderr.text];
       assertEquals(code, 130, text);
       assertStringIncludes(text, "downloader: interrupted; unfinished downloads were removed");
       assertStringIncludes(stdout, "1 of 2 files downloaded, 1 cancelled");
