@@ -12,8 +12,9 @@
  * length is the declared one, or throws an `HttpProtocolError` (or one of
  * its subclasses) naming the URL, never another error; every case ends
  * within a bound (a per-case timeout, counted); the bytes it pulls from an
- * endless source stay within the head limit plus one read, and the process
- * RSS grows by a bounded amount over the whole run.
+ * endless source stay within the head limit plus one read, and what stays
+ * live after a full garbage collection grows by a bounded amount over the
+ * whole run.
  *
  * Every property runs with a fixed seed (printed, with the case count);
  * `AIO_PROPERTY_SEED` and `AIO_PROPERTY_RUNS` (a multiplier in percent of
