@@ -352,12 +352,13 @@ Deno.test("cancellation mid-run stops every download and removes the .part files
   const base = `http://127.0.0.1:${server.addr.port}`;
   const urls = [`${base}/quick`, `${base}/slow-a`, `${base}/slow-b`];
 
-  const check = async (dir: string, downloader: Downloader, run: PromiseLike<unknown>) => {
-    // Wait until the slow ones have .part files with data in them.
-    await until(() => !downloader.results.some((r) => r.bytes === 0), "every download has data");
-    assert(downloader.results.every((r) => r.bytes > 0), "all three started");
+  /** Waits until "quick" is saved and both slow files have data in their .part files. */
+  const midRun = async (dir: string, downloader: Downloader) => {
+    await until(
+      () => downloader.results[0].state === "ok" && downloader.results.every((r) => r.bytes > 0),
+      "quick is saved and every download has data",
+    );
     assertEquals(await list(dir), ["quick", "slow-a.part", "slow-b.part"]);
-    return await run;
   };
 
   await t.step("by the run's signal", async () => {
@@ -365,9 +366,9 @@ Deno.test("cancellation mid-run stops every download and removes the .part files
       const stop = new AbortController();
       const downloader = new Downloader(urls, { dir });
       const run = downloader.run({ signal: stop.signal });
-      const stopped = check(dir, downloader, run);
-      setTimeout(() => stop.abort(new CancelledError("stop now")), 150);
-      await assertRejects(() => stopped, CancelledError, "stop now");
+      await midRun(dir, downloader);
+      stop.abort(new CancelledError("stop now"));
+      await assertRejects(() => run, CancelledError, "stop now");
       assertEquals(downloader.results.map((r) => r.state), ["ok", "cancelled", "cancelled"]);
       assertEquals(await list(dir), ["quick"]);
     });
@@ -377,9 +378,9 @@ Deno.test("cancellation mid-run stops every download and removes the .part files
     await inTempDir(async (dir) => {
       const downloader = new Downloader(urls, { dir });
       const task = createTask(() => downloader.run());
-      const stopped = check(dir, downloader, task);
-      setTimeout(() => task.cancel(), 150);
-      await assertRejects(() => stopped, CancelledError);
+      await midRun(dir, downloader);
+      task.cancel();
+      await assertRejects(() => Promise.resolve(task), CancelledError);
       assertEquals(await list(dir), ["quick"]);
     });
   });
