@@ -33,8 +33,8 @@ import { until } from "./_settle.ts";
 import { list } from "./_fs.ts";
 import {
   HAS_PYTHON,
+  Overlap,
   pattern,
-  pause,
   RawServer,
   serve,
   slowBody,
@@ -146,18 +146,13 @@ Deno.test("Downloader: bad options are typed errors; a downloader runs once", as
 // ------------------------------------------------------- whole runs
 
 Deno.test("Deno.serve: every file arrives, at most -c at once, no .part left", async () => {
-  let active = 0;
-  let peak = 0;
-  await using server = serve(async (req) => {
-    peak = Math.max(peak, ++active);
-    try {
+  const overlap = new Overlap(2, 10);
+  await using server = serve((req) =>
+    overlap.run(() => {
       const n = Number(new URL(req.url).pathname.slice(3));
-      await pause(10);
       return new Response(pattern(1000 * n, n));
-    } finally {
-      active--;
-    }
-  });
+    })
+  );
   await inTempDir(async (dir) => {
     const urls = [1, 2, 3, 4, 5, 6].map((n) => `http://127.0.0.1:${server.addr.port}/f/${n}`);
     const events: string[] = [];
@@ -166,7 +161,7 @@ Deno.test("Deno.serve: every file arrives, at most -c at once, no .part left", a
       onEvent: (e: DownloadEvent) => events.push(`${e.type} ${e.result.name}`),
     });
     assertEquals(results.map((r) => r.state), Array(6).fill("ok"));
-    assertEquals(peak, 2);
+    assertEquals(overlap.peak, 2);
     assertEquals(await list(dir), ["1", "2", "3", "4", "5", "6"]);
     for (const n of [1, 2, 3, 4, 5, 6]) {
       assertEquals(await Deno.readFile(`${dir}/${n}`), pattern(1000 * n, n));
