@@ -23,17 +23,17 @@ export interface TaskGroupOptions {
  * @example
  * ```ts
  * import { TaskGroup, TaskGroupError } from "@aio/asyncio";
- * import { assertEquals, assertInstanceOf } from "@std/assert";
+ * import { assertEquals, assertRejects } from "@std/assert";
  *
- * try {
- *   await TaskGroup.run((tg) => {
- *     tg.createTask(() => { throw new Error("a"); });
- *     tg.createTask(() => { throw new Error("b"); });
- *   });
- * } catch (e) {
- *   assertInstanceOf(e, TaskGroupError);
- *   assertEquals(e.errors.map((x) => (x as Error).message), ["a", "b"]);
- * }
+ * const e = await assertRejects(
+ *   () =>
+ *     TaskGroup.run((tg) => {
+ *       tg.createTask(() => { throw new Error("a"); });
+ *       tg.createTask(() => { throw new Error("b"); });
+ *     }),
+ *   TaskGroupError,
+ * );
+ * assertEquals(e.errors.map((x: Error) => x.message), ["a", "b"]);
  * ```
  */
 export class TaskGroupError extends AggregateError {
@@ -157,14 +157,18 @@ export class TaskGroup {
    *
    * @example
    * ```ts
-   * import { TaskGroup } from "@aio/asyncio";
-   * import { assert } from "@std/assert";
+   * import { TaskGroup, TaskGroupError } from "@aio/asyncio";
+   * import { assert, assertRejects } from "@std/assert";
    *
    * let signal: AbortSignal | undefined;
-   * await TaskGroup.run((tg) => {
-   *   signal = tg.signal;
-   *   tg.createTask(() => { throw new Error("x"); });
-   * }).catch(() => {});
+   * await assertRejects(
+   *   () =>
+   *     TaskGroup.run((tg) => {
+   *       signal = tg.signal;
+   *       tg.createTask(() => { throw new Error("x"); });
+   *     }),
+   *   TaskGroupError,
+   * );
    * assert(signal?.aborted);
    * ```
    */

@@ -115,17 +115,17 @@ export class Timeout {
    * @example
    * ```ts
    * import { sleep, timeout, TimeoutError } from "@aio/asyncio";
-   * import { assert } from "@std/assert";
+   * import { assert, assertRejects } from "@std/assert";
    *
    * let seen: { expired(): boolean } | undefined;
-   * try {
-   *   await timeout(5, async (_signal, deadline) => {
-   *     seen = deadline;
-   *     await sleep(1_000);
-   *   });
-   * } catch (e) {
-   *   assert(e instanceof TimeoutError);
-   * }
+   * await assertRejects(
+   *   () =>
+   *     timeout(5, async (_signal, deadline) => {
+   *       seen = deadline;
+   *       await sleep(1_000);
+   *     }),
+   *   TimeoutError,
+   * );
    * assert(seen?.expired());
    * ```
    */

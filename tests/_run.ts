@@ -1,6 +1,6 @@
 /**
  * Test helpers: run a Deno program in a subprocess and capture its output,
- * or start one and read its output up to a line.
+ * or start one and watch its output.
  *
  * @module
  */
@@ -62,7 +62,8 @@ export async function runDeno(args: string[], timeLimitMs = TIME_LIMIT_MS): Prom
 /**
  * Starts `deno run --no-lock <args...>` as {@linkcode runDeno} does (stdout
  * and stderr piped, `NO_COLOR` set) and returns at once. The caller reads its
- * output (see {@linkcode readUntil}) and waits for its `status`.
+ * output for its whole life (see {@linkcode watchOutput}) and waits for its
+ * `status`.
  *
  * @param args Permission flags, the script and its arguments.
  * @param options `stdin: "piped"` to write to the program.
@@ -76,44 +77,106 @@ export function spawnDeno(
 }
 
 /**
- * Reads `reader` until the text read by this call satisfies `done`, or the
- * stream ends, and returns that text (UTF-8). If neither happens within
- * `ms`, the reader is cancelled and the call rejects, naming what it waited
- * for and what it read: a program that never prints the line fails its test
- * instead of stalling it.
- *
- * @param reader A reader of a program's stdout or stderr.
- * @param done Whether the text so far is what the caller waits for.
- * @param ms How long to wait.
- * @returns The text read, up to and including the chunk that satisfied
- *   `done`, or all of it when the stream ended first.
+ * Everything a stream says, read for its whole life. A child program whose
+ * output nobody reads blocks once the pipe is full, and one whose reader was
+ * cancelled dies of a broken pipe at its next write; so the watcher reads
+ * until the stream ends, keeping all the text, and callers wait on the text
+ * instead of reading the stream themselves.
  */
-export async function readUntil(
-  reader: ReadableStreamDefaultReader<Uint8Array>,
-  done: (text: string) => boolean,
-  ms = 30_000,
-): Promise<string> {
-  const decoder = new TextDecoder();
-  let text = "";
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  const timeUp = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => {
-      reject(
-        new Error(
-          `waited ${ms} ms for output that satisfies ${done}; read only ${JSON.stringify(text)}`,
-        ),
-      );
-      reader.cancel().catch(() => {});
-    }, ms);
-  });
-  try {
-    while (!done(text)) {
-      const chunk = await Promise.race([reader.read(), timeUp]);
-      if (chunk.done) return text + decoder.decode();
-      text += decoder.decode(chunk.value, { stream: true });
-    }
-    return text;
-  } finally {
-    clearTimeout(timer);
+export class Watched {
+  #text = "";
+  #ended = false;
+  #error: unknown = undefined;
+  readonly #changed = new Set<() => void>();
+  /** Settles (never rejects) once the stream has ended or failed. */
+  readonly ended: Promise<void>;
+
+  /**
+   * Starts reading.
+   *
+   * @param stream A program's stdout or stderr.
+   */
+  constructor(stream: ReadableStream<Uint8Array>) {
+    this.ended = this.#drain(stream);
   }
+
+  async #drain(stream: ReadableStream<Uint8Array>): Promise<void> {
+    const decoder = new TextDecoder();
+    try {
+      for await (const chunk of stream) {
+        this.#text += decoder.decode(chunk, { stream: true });
+        this.#notify();
+      }
+      this.#text += decoder.decode();
+    } catch (e) {
+      this.#error = e;
+    }
+    this.#ended = true;
+    this.#notify();
+  }
+
+  #notify(): void {
+    for (const wake of [...this.#changed]) wake();
+  }
+
+  /** The text read so far (all of it, once {@linkcode ended} settled). */
+  get text(): string {
+    return this.#text;
+  }
+
+  /**
+   * Waits until the text read so far satisfies `done`. Rejects, naming what
+   * it waited for and what was read, if the stream ends first or `ms` pass:
+   * a program that never prints the line fails its test instead of stalling
+   * it. Reading goes on either way.
+   *
+   * @param done Whether the text so far is what the caller waits for.
+   * @param ms How long to wait.
+   * @returns The text read so far.
+   */
+  waitFor(done: (text: string) => boolean, ms = 30_000): Promise<string> {
+    return new Promise((resolve, reject) => {
+      const check = () => {
+        if (done(this.#text)) {
+          stop();
+          resolve(this.#text);
+        } else if (this.#ended) {
+          stop();
+          const why = this.#error === undefined
+            ? "the stream ended"
+            : `reading failed: ${this.#error}`;
+          reject(
+            new Error(
+              `${why} before output satisfying ${done}; read ${JSON.stringify(this.#text)}`,
+            ),
+          );
+        }
+      };
+      const timer = setTimeout(() => {
+        stop();
+        reject(
+          new Error(
+            `waited ${ms} ms for output satisfying ${done}; read ${JSON.stringify(this.#text)}`,
+          ),
+        );
+      }, ms);
+      const stop = () => {
+        clearTimeout(timer);
+        this.#changed.delete(check);
+      };
+      this.#changed.add(check);
+      check();
+    });
+  }
+}
+
+/**
+ * Watches both outputs of a child started with stdout and stderr piped
+ * (see {@linkcode Watched}), from now until it ends.
+ *
+ * @param child The running program.
+ * @returns Its stdout and stderr watchers.
+ */
+export function watchOutput(child: Deno.ChildProcess): { stdout: Watched; stderr: Watched } {
+  return { stdout: new Watched(child.stdout), stderr: new Watched(child.stderr) };
 }

@@ -10,14 +10,23 @@ import {
 } from "../mod.ts";
 
 Deno.test("classic form: promises of results, in completion order", async () => {
+  using time = new FakeTime();
   const got: string[] = [];
-  for (const p of asCompleted([sleep(15, { value: "c" }), sleep(5, { value: "a" })])) {
-    got.push(await p);
-  }
+  const loop = (async () => {
+    for (const p of asCompleted([sleep(15, { value: "c" }), sleep(5, { value: "a" })])) {
+      got.push(await p);
+    }
+  })();
+  await time.tickAsync(5);
+  await time.runMicrotasks();
+  assertEquals(got, ["a"]);
+  await time.tickAsync(10);
+  await loop;
   assertEquals(got, ["a", "c"]);
 });
 
 Deno.test("classic form: a failure rejects its promise in turn", async () => {
+  using time = new FakeTime();
   const failing = createTask(async () => {
     await sleep(2);
     throw new Error("bad");
@@ -25,21 +34,32 @@ Deno.test("classic form: a failure rejects its promise in turn", async () => {
   const ok = createTask(() => sleep(10, { value: "ok" }));
   const promises = [...asCompleted([ok, failing])];
   assertEquals(promises.length, 2);
-  await assertRejects(() => promises[0], Error, "bad");
+  const first = assertRejects(() => promises[0], Error, "bad");
+  await time.tickAsync(2);
+  await first;
+  await time.tickAsync(8);
   assertEquals(await promises[1], "ok");
 });
 
 Deno.test("async form: the original tasks as they finish", async () => {
+  using time = new FakeTime();
   const a = createTask(() => sleep(10, { value: 1 }));
   const b = createTask(() => sleep(2, { value: 2 }));
   const fut = createFuture<number>();
   setTimeout(() => fut.setResult(3), 5);
   const order: unknown[] = [];
   const indexes: number[] = [];
-  for await (const x of asCompleted([a, b, fut])) {
-    order.push(x.awaitable);
-    indexes.push(x.index);
+  const loop = (async () => {
+    for await (const x of asCompleted([a, b, fut])) {
+      order.push(x.awaitable);
+      indexes.push(x.index);
+    }
+  })();
+  for (const ms of [2, 3, 5]) {
+    await time.tickAsync(ms);
+    await time.runMicrotasks();
   }
+  await loop;
   assertEquals(order, [b, fut, a]);
   assertEquals(indexes, [1, 2, 0]);
 });
@@ -71,9 +91,11 @@ Deno.test("async form: a task keeps its own type, and a duplicate counts once", 
 });
 
 Deno.test("classic form: destructuring keeps the handed-out promises alive", async () => {
+  using time = new FakeTime();
   const [first] = asCompleted([sleep(5, { value: "x" }), sleep(1, { value: "y" })]);
+  await time.tickAsync(1);
   assertEquals(await first, "y");
-  await sleep(10);
+  await time.tickAsync(4);
 });
 
 Deno.test("classic form with a timeout rejects the remaining promises", async () => {
@@ -88,7 +110,8 @@ Deno.test("classic form with a timeout rejects the remaining promises", async ()
 
 Deno.test("leaving the loop early releases the timer and the watches", async () => {
   const a = createTask(() => sleep(1, { value: "a" }));
-  const b = createTask(() => sleep(30, { value: "b" }));
+  const bDone = createFuture<string>();
+  const b = createTask(() => bDone);
   for await (const first of asCompleted([a, b], { timeout: 60_000 })) {
     assertEquals(first.awaitable, a);
     break;
@@ -98,6 +121,7 @@ Deno.test("leaving the loop early releases the timer and the watches", async () 
     break;
   }
   // The sanitizers fail this test if a deadline timer was left behind.
+  bDone.setResult("b");
   await b;
   await sleep(1);
 });

@@ -28,14 +28,14 @@ import {
 } from "../examples/downloader.ts";
 import { IncompleteBodyError } from "../examples/http/mod.ts";
 import { ignoreOn, ignoreUnless } from "./_ignore.ts";
-import { readUntil, runDeno, spawnDeno } from "./_run.ts";
+import { runDeno, spawnDeno, watchOutput } from "./_run.ts";
 import { until } from "./_settle.ts";
 import { list } from "./_fs.ts";
 import { inTempDir, recordingSleep } from "./_downloader.ts";
 import {
   HAS_PYTHON,
+  Overlap,
   pattern,
-  pause,
   RawServer,
   serve,
   slowBody,
@@ -131,18 +131,13 @@ Deno.test("Downloader: bad options are typed errors; a downloader runs once", as
 // ------------------------------------------------------- whole runs
 
 Deno.test("Deno.serve: every file arrives, at most -c at once, no .part left", async () => {
-  let active = 0;
-  let peak = 0;
-  await using server = serve(async (req) => {
-    peak = Math.max(peak, ++active);
-    try {
+  const overlap = new Overlap(2, 10);
+  await using server = serve((req) =>
+    overlap.run(() => {
       const n = Number(new URL(req.url).pathname.slice(3));
-      await pause(10);
       return new Response(pattern(1000 * n, n));
-    } finally {
-      active--;
-    }
-  });
+    })
+  );
   await inTempDir(async (dir) => {
     const urls = [1, 2, 3, 4, 5, 6].map((n) => `http://127.0.0.1:${server.addr.port}/f/${n}`);
     const events: string[] = [];
@@ -151,7 +146,7 @@ Deno.test("Deno.serve: every file arrives, at most -c at once, no .part left", a
       onEvent: (e: DownloadEvent) => events.push(`${e.type} ${e.result.name}`),
     });
     assertEquals(results.map((r) => r.state), Array(6).fill("ok"));
-    assertEquals(peak, 2);
+    assertEquals(overlap.peak, 2);
     assertEquals(await list(dir), ["1", "2", "3", "4", "5", "6"]);
     for (const n of [1, 2, 3, 4, 5, 6]) {
       assertEquals(await Deno.readFile(`${dir}/${n}`), pattern(1000 * n, n));
@@ -337,12 +332,13 @@ Deno.test("cancellation mid-run stops every download and removes the .part files
   const base = `http://127.0.0.1:${server.addr.port}`;
   const urls = [`${base}/quick`, `${base}/slow-a`, `${base}/slow-b`];
 
-  const check = async (dir: string, downloader: Downloader, run: PromiseLike<unknown>) => {
-    // Wait until the slow ones have .part files with data in them.
-    await until(() => !downloader.results.some((r) => r.bytes === 0), "every download has data");
-    assert(downloader.results.every((r) => r.bytes > 0), "all three started");
+  /** Waits until "quick" is saved and both slow files have data in their .part files. */
+  const midRun = async (dir: string, downloader: Downloader) => {
+    await until(
+      () => downloader.results[0].state === "ok" && downloader.results.every((r) => r.bytes > 0),
+      "quick is saved and every download has data",
+    );
     assertEquals(await list(dir), ["quick", "slow-a.part", "slow-b.part"]);
-    return await run;
   };
 
   await t.step("by the run's signal", async () => {
@@ -350,9 +346,9 @@ Deno.test("cancellation mid-run stops every download and removes the .part files
       const stop = new AbortController();
       const downloader = new Downloader(urls, { dir });
       const run = downloader.run({ signal: stop.signal });
-      const stopped = check(dir, downloader, run);
-      setTimeout(() => stop.abort(new CancelledError("stop now")), 150);
-      await assertRejects(() => stopped, CancelledError, "stop now");
+      await midRun(dir, downloader);
+      stop.abort(new CancelledError("stop now"));
+      await assertRejects(() => run, CancelledError, "stop now");
       assertEquals(downloader.results.map((r) => r.state), ["ok", "cancelled", "cancelled"]);
       assertEquals(await list(dir), ["quick"]);
     });
@@ -362,9 +358,9 @@ Deno.test("cancellation mid-run stops every download and removes the .part files
     await inTempDir(async (dir) => {
       const downloader = new Downloader(urls, { dir });
       const task = createTask(() => downloader.run());
-      const stopped = check(dir, downloader, task);
-      setTimeout(() => task.cancel(), 150);
-      await assertRejects(() => stopped, CancelledError);
+      await midRun(dir, downloader);
+      task.cancel();
+      await assertRejects(() => Promise.resolve(task), CancelledError);
       assertEquals(await list(dir), ["quick"]);
     });
   });
@@ -513,14 +509,14 @@ Deno.test({
     const base = `http://127.0.0.1:${server.addr.port}`;
     await inTempDir(async (dir) => {
       const child = spawnDownloader(["-o", dir, `${base}/quick`, `${base}/slow.bin`]);
-      const stderr = child.stderr.getReader();
-      let text = await readUntil(stderr, (s) => s.includes("done   quick"));
+      const output = watchOutput(child);
+      await output.stderr.waitFor((s) => s.includes("done   quick"));
       await until(async () => (await list(dir)).includes("slow.bin.part"), "slow.bin.part exists");
       assertEquals(await list(dir), ["quick", "slow.bin.part"]);
       child.kill("SIGINT");
-      text += await readUntil(stderr, () => false);
       const { code } = await child.status;
-      const stdout = await new Response(child.stdout).text();
+      await Promise.all([output.stdout.ended, output.stderr.ended]);
+      const [stdout, text] = [output.stdout.text, output.stderr.text];
       assertEquals(code, 130, text);
       assertStringIncludes(text, "downloader: interrupted; unfinished downloads were removed");
       assertStringIncludes(stdout, "1 of 2 files downloaded, 1 cancelled");

@@ -4,7 +4,7 @@
  */
 import { assert, assertEquals, assertMatch, assertStringIncludes } from "@std/assert";
 import { ignoreOn } from "./_ignore.ts";
-import { readUntil, runDeno, spawnDeno } from "./_run.ts";
+import { runDeno, spawnDeno, watchOutput } from "./_run.ts";
 import { pause, serve, slowBody, tls, whenDone } from "./fixtures/http_servers.ts";
 
 const NET = "--allow-net=127.0.0.1";
@@ -146,8 +146,8 @@ Deno.test({
   ignore: ignoreOn("windows", "the test stops the server with SIGINT, which Windows cannot send"),
   fn: async () => {
     const server = spawnDeno([NET, "examples/echo_server.ts", "--port", "0"]);
-    const lines = server.stdout.getReader();
-    let out = await readUntil(lines, (s) => s.includes("\n"));
+    const output = watchOutput(server);
+    const out = await output.stdout.waitFor((s) => s.includes("\n"));
     const port = /^echo server listening on 127\.0\.0\.1:(\d+) \(Ctrl-C to stop\)$/m.exec(out)?.[1];
     assert(port, out);
 
@@ -172,13 +172,13 @@ Deno.test({
     );
 
     server.kill("SIGINT");
-    out += await readUntil(lines, () => false);
     const status = await server.status;
-    const stderr = await new Response(server.stderr).text();
-    assertEquals(status.code, 0, stderr);
-    assertMatch(out, /^127\.0\.0\.1:\d+ connected$/m);
-    assertMatch(out, /^127\.0\.0\.1:\d+ disconnected$/m);
-    assert(out.endsWith("echo server stopped\n"), out);
+    await Promise.all([output.stdout.ended, output.stderr.ended]);
+    assertEquals(status.code, 0, output.stderr.text);
+    const all = output.stdout.text;
+    assertMatch(all, /^127\.0\.0\.1:\d+ connected$/m);
+    assertMatch(all, /^127\.0\.0\.1:\d+ disconnected$/m);
+    assert(all.endsWith("echo server stopped\n"), all);
 
     const refused = await runDeno([NET, "examples/echo_client.ts", "--port", port, "x"]);
     assertEquals(refused.code, 1);

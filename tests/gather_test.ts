@@ -1,14 +1,18 @@
 import { assert, assertEquals, assertFalse, assertRejects } from "@std/assert";
+import { FakeTime } from "@std/testing/time";
 import { CancelledError, createFuture, createTask, Future, gather, sleep } from "../mod.ts";
 
 Deno.test("results come back in input order, whatever the finishing order", async () => {
-  const results = await gather([
-    sleep(15, { value: "slow" }),
-    createTask(() => sleep(5, { value: 2 })),
-    Promise.resolve(true),
-    "plain value",
-  ]);
-  assertEquals(results, ["slow", 2, true, "plain value"]);
+  const first = createFuture<string>();
+  const second = createFuture<number>();
+  const secondTask = createTask(() => second);
+  const g = gather([first, secondTask, Promise.resolve(true), "plain value"]);
+  // The second input finishes before the first.
+  second.setResult(2);
+  await secondTask;
+  assertFalse(g.done());
+  first.setResult("slow");
+  assertEquals(await g, ["slow", 2, true, "plain value"]);
 });
 
 Deno.test("gather returns a Future; an empty gather resolves to []", async () => {
@@ -18,8 +22,9 @@ Deno.test("gather returns a Future; an empty gather resolves to []", async () =>
 });
 
 Deno.test("the first failure rejects; the others keep running", async () => {
+  using time = new FakeTime();
   const other = createTask(() => sleep(20, { value: "still running" }));
-  await assertRejects(
+  const rejected = assertRejects(
     () =>
       Promise.resolve(gather([
         other,
@@ -31,7 +36,10 @@ Deno.test("the first failure rejects; the others keep running", async () => {
     TypeError,
     "first failure",
   );
+  await time.tickAsync(1);
+  await rejected;
   assertFalse(other.done());
+  await time.tickAsync(19);
   assertEquals(await other, "still running");
 });
 

@@ -31,8 +31,8 @@ import {
 } from "../examples/http/mod.ts";
 import {
   HAS_PYTHON,
+  Overlap,
   pattern,
-  pause,
   RawServer,
   serve,
   slowBody,
@@ -179,16 +179,18 @@ Deno.test("Deno.serve: slow bodies, readTimeout and timeout", async (t) => {
   await using client = new HttpClient();
 
   await t.step("a body slower in total than readTimeout, but steady, is fine", async () => {
-    await using res = await client.get(`${base}/?parts=8&ms=50`, { readTimeout: 300 });
-    assertEquals(await res.bytes(), pattern(8000));
+    // Parts 300 ms apart under a 1 s readTimeout: 700 ms to spare for a loaded machine.
+    await using res = await client.get(`${base}/?parts=5&ms=300`, { readTimeout: 1_000 });
+    assertEquals(await res.bytes(), pattern(5000));
   });
 
   await t.step("readTimeout counts only waits for data, not a slow reader", async () => {
-    await using res = await client.get(`${base}/?parts=3&ms=0`, { readTimeout: 50 });
+    // The parts come at once and wait in the buffer: 300 ms allow for a loaded machine.
+    await using res = await client.get(`${base}/?parts=3&ms=0`, { readTimeout: 300 });
     const parts: Uint8Array[] = [];
     for await (const part of res) {
       parts.push(part);
-      await sleep(120); // the caller is busy, e.g. writing to a slow disk
+      await sleep(400); // the caller is busy, e.g. writing to a slow disk
     }
     assertEquals(parts.reduce((n, p) => n + p.length, 0), 3000);
   });
@@ -200,7 +202,8 @@ Deno.test("Deno.serve: slow bodies, readTimeout and timeout", async (t) => {
   });
 
   await t.step("timeout bounds the whole exchange, body included", async () => {
-    await using res = await client.get(`${base}/?parts=40&ms=20`, { timeout: 150 });
+    // The body would take 2 s; the timeout is 150 ms.
+    await using res = await client.get(`${base}/?parts=40&ms=50`, { timeout: 150 });
     const error = await assertRejects(() => res.bytes(), TimeoutError);
     assertStringIncludes(error.message, "timed out after 150 ms");
   });
@@ -223,23 +226,21 @@ Deno.test("Deno.serve over TLS: https with the test certificate", async () => {
 });
 
 Deno.test("Deno.serve: at most maxConnectionsPerOrigin at once; the rest wait their turn", async () => {
-  let active = 0;
-  let peak = 0;
+  const overlap = new Overlap(2, 20);
   const ports = new Set<number>();
-  await using server = serve(async (_req, info) => {
-    ports.add(info.remoteAddr.port);
-    peak = Math.max(peak, ++active);
-    await pause(20);
-    active--;
-    return new Response("ok");
-  });
+  await using server = serve((_req, info) =>
+    overlap.run(() => {
+      ports.add(info.remoteAddr.port);
+      return new Response("ok");
+    })
+  );
   await using client = new HttpClient({ maxConnectionsPerOrigin: 2 });
   const url = `http://127.0.0.1:${server.addr.port}/`;
   const texts = await Promise.all(
     Array.from({ length: 6 }, async () => (await client.get(url)).text()),
   );
   assertEquals(texts, Array(6).fill("ok"));
-  assertEquals(peak, 2);
+  assertEquals(overlap.peak, 2);
   assertEquals(ports.size, 2);
 });
 

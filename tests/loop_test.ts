@@ -1,6 +1,6 @@
 import { assert, assertEquals, assertThrows } from "@std/assert";
 import { FakeTime } from "@std/testing/time";
-import { callAt, callLater, callSoon, sleep, time } from "../mod.ts";
+import { callAt, callLater, callSoon, time } from "../mod.ts";
 
 Deno.test("callSoon runs callbacks in FIFO order on a later turn, with arguments", async () => {
   const order: string[] = [];
@@ -8,7 +8,8 @@ Deno.test("callSoon runs callbacks in FIFO order on a later turn, with arguments
   callSoon((x: string, y: string) => order.push(x + y), "b", "c");
   queueMicrotask(() => order.push("microtask"));
   order.push("sync");
-  await sleep(5);
+  // FIFO: a callback scheduled after them runs after them.
+  await new Promise<void>((resolve) => callSoon(() => resolve()));
   assertEquals(order, ["sync", "microtask", "a", "bc"]);
 });
 
@@ -32,12 +33,20 @@ Deno.test("callLater fires after the delay; cancel() and using prevent it", asyn
 Deno.test("callAt schedules on the time() clock, in seconds", async () => {
   const when = time() + 0.01;
   let at = 0;
-  const handle = callAt(when, () => (at = time()));
+  const fired = Promise.withResolvers<void>();
+  const handle = callAt(when, () => {
+    at = time();
+    fired.resolve();
+  });
   assertEquals(handle.when(), when);
-  await sleep(30);
+  await fired.promise;
   assert(at >= when - 0.002, `fired at ${at}, due ${when}`);
-  const past = callAt(time() - 10, () => (at = -1));
-  await sleep(5);
+  const pastFired = Promise.withResolvers<void>();
+  const past = callAt(time() - 10, () => {
+    at = -1;
+    pastFired.resolve();
+  });
+  await pastFired.promise;
   assertEquals(at, -1);
   assertEquals(past.cancelled(), false);
 });

@@ -1,17 +1,20 @@
 import { assert, assertEquals, assertFalse, assertRejects } from "@std/assert";
+import { FakeTime } from "@std/testing/time";
 import { CancelledError, createFuture, createTask, shield, sleep } from "../mod.ts";
 
 Deno.test("shield keeps the inner task running when the outer await is cancelled", async () => {
+  using time = new FakeTime();
   const inner = createTask(async () => {
     await sleep(20);
     return "inner finished";
   });
   const outer = createTask(() => shield(inner));
-  await sleep(1);
+  await time.tickAsync(1);
   outer.cancel("outer gone");
   await assertRejects(() => Promise.resolve(outer), CancelledError, "outer gone");
   assert(outer.cancelled());
   assertFalse(inner.done());
+  await time.tickAsync(19);
   assertEquals(await inner, "inner finished");
   assertFalse(inner.cancelled());
 });

@@ -74,11 +74,14 @@ Deno.test("a timeout returns what is done so far and cancels nothing", async () 
 });
 
 Deno.test("cancelling the waiting task rejects wait and leaves the awaitables alone", async () => {
+  using time = new FakeTime();
   const child = createTask(() => sleep(50, { value: "child" }));
   const waiter = createTask(() => wait([child]));
-  await sleep(1);
+  await time.tickAsync(1);
   waiter.cancel();
   await assertRejects(() => Promise.resolve(waiter), CancelledError);
+  assertFalse(child.done());
+  await time.tickAsync(49);
   assertEquals(await child, "child");
 });
 
