@@ -50,6 +50,11 @@ export interface ConnectionOptions {
   maxDepth?: number;
   /** The longest line (simple string, error, length header) accepted; default 64 KiB. */
   maxLineLength?: number;
+  /**
+   * Receives RESP3 push messages that are not a subscription's (client-side
+   * caching invalidations, `DEBUG PROTOCOL push`...); default: dropped.
+   */
+  onPush?: (push: RespPush) => void;
 }
 
 /** Options of one command. */
@@ -160,6 +165,7 @@ export class RedisConnection {
     this.#writer = writer;
     this.#address = `${options.host ?? "127.0.0.1"}:${options.port ?? 6379}`;
     this.#parser = new RespParser(reader, options, options.maxLineLength ?? 64 * 1024);
+    this.#onPush = options.onPush;
   }
 
   /**
