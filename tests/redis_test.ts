@@ -93,6 +93,7 @@ Deno.test("redis: the example client against a real redis-server", async (t) => 
       if (three) {
         assertEquals(await debug("push"), "Some real reply following the push reply");
         assertEquals(pushes.length, 1);
+        assertInstanceOf(pushes[0], RespPush);
         assertEquals(pushes[0].kind, "server-cpu-usage");
         assertEquals(pushes[0].data, [42]);
       } else {
