@@ -98,6 +98,9 @@ interface Pending {
   cleanup: (() => void) | undefined;
 }
 
+/** Microtasks in a row without a reply delivered before commands waiting to go out are flushed. */
+const QUIET_TURNS = 8;
+
 /** The subscription replies a connection in pub/sub mode passes to its push handler. */
 const PUBSUB_KINDS = new Set([
   "message",
@@ -110,8 +113,6 @@ const PUBSUB_KINDS = new Set([
   "punsubscribe",
   "sunsubscribe",
 ]);
-
-const encoder = new CommandEncoder();
 
 /**
  * Bulk strings (deeply) decoded as UTF-8 text.
@@ -159,6 +160,29 @@ export class RedisConnection {
   #onPush: ((push: RespPush) => void) | undefined;
   #pubsub = false;
   #onClose: ((error: Error) => void) | undefined;
+  /** Commands encoded and not yet handed to the writer. */
+  readonly #out = new CommandEncoder();
+  /** Whether a flush is scheduled. */
+  #flushing = false;
+  /** Replies delivered so far, and as the scheduled flush last saw them. */
+  #delivered = 0;
+  #seen = 0;
+  /** Turns in a row the scheduled flush saw no reply delivered. */
+  #quiet = 0;
+  readonly #flush = () => {
+    if (this.#delivered !== this.#seen) {
+      this.#seen = this.#delivered;
+      this.#quiet = 0;
+      queueMicrotask(this.#flush);
+      return;
+    }
+    if (++this.#quiet < QUIET_TURNS) {
+      queueMicrotask(this.#flush);
+      return;
+    }
+    this.#flushing = false;
+    if (this.#error === undefined && this.#out.length > 0) this.#writer.write(this.#out.take());
+  };
 
   private constructor(reader: StreamReader, writer: StreamWriter, options: ConnectionOptions) {
     this.#reader = reader;
@@ -279,7 +303,8 @@ export class RedisConnection {
    */
   write(args: readonly RedisArg[]): void {
     if (this.#error !== undefined) throw this.#error;
-    this.#writer.write(copyIfLarge(encoder.encode(args)));
+    this.#out.append(args);
+    this.#scheduleFlush();
   }
 
   /**
@@ -295,13 +320,12 @@ export class RedisConnection {
    */
   send(args: readonly RedisArg[], options?: CommandOptions): Future<RespValue> {
     if (this.#error !== undefined) return failed(this.#error);
-    let bytes: Uint8Array;
     try {
-      bytes = encoder.encode(args);
+      this.#out.append(args);
     } catch (e) {
       return failed(e);
     }
-    this.#writer.write(copyIfLarge(bytes));
+    this.#scheduleFlush();
     return this.#wait(1, false, options?.decode ?? false, isBlocking(args), options?.signal);
   }
 
@@ -326,18 +350,19 @@ export class RedisConnection {
       return done;
     }
     let blocking = false;
+    const out = this.#out;
+    const mark = out.length;
     try {
       for (const args of commands) {
-        // Checks every command before any is written.
-        encoder.encode(args);
-      }
-      for (const args of commands) {
-        this.#writer.write(copyIfLarge(encoder.encode(args)));
+        out.append(args);
         blocking ||= isBlocking(args);
       }
     } catch (e) {
+      // None of the batch is sent.
+      out.truncate(mark);
       return failed(e);
     }
+    this.#scheduleFlush();
     return this.#wait(commands.length, true, options?.decode ?? false, blocking, options?.signal);
   }
 
@@ -412,6 +437,7 @@ export class RedisConnection {
   }
 
   #deliver(value: RespValue): void {
+    this.#delivered++;
     const pending = this.#pending[this.#head];
     if (pending === undefined) {
       throw new RedisProtocolError(
@@ -451,6 +477,22 @@ export class RedisConnection {
       `Cannot read from Redis at ${this.#address}: ${e instanceof Error ? e.message : e}`,
       { cause: e },
     );
+  }
+
+  /**
+   * Hands the commands issued in this turn to the writer, in one write. On
+   * an idle connection that is at the end of the turn (a microtask). While
+   * replies are being delivered, it waits until the deliveries stop (a few
+   * microtasks in a row without one: the reader is waiting for the
+   * network), so that the commands of all the callers those replies woke
+   * up go out together rather than one write each.
+   */
+  #scheduleFlush(): void {
+    if (this.#flushing) return;
+    this.#flushing = true;
+    this.#seen = this.#delivered;
+    this.#quiet = this.#pending.length === this.#head ? QUIET_TURNS : 0;
+    queueMicrotask(this.#flush);
   }
 
   /** Fails every waiting command with `error` and closes the socket. */
@@ -495,9 +537,4 @@ function failed(error: unknown): Future<never> {
   const future = createFuture<never>();
   future.setException(error);
   return future;
-}
-
-/** The encoder's view, copied when the writer would keep it rather than copy it. */
-function copyIfLarge(bytes: Uint8Array): Uint8Array {
-  return bytes.length >= 16 * 1024 ? bytes.slice() : bytes;
 }

@@ -13,7 +13,9 @@ const CRLF_LENGTH = 2;
 
 /**
  * Encodes commands as RESP arrays of bulk strings. Text is sent as UTF-8,
- * bytes as they are (binary safe), numbers in decimal.
+ * bytes as they are (binary safe), numbers in decimal. `encode` encodes one
+ * command; `append` and `take` collect several in the one buffer, to be
+ * written together.
  *
  * @example
  * ```ts
@@ -36,12 +38,63 @@ export class CommandEncoder {
    * @throws {TypeError} If `args` is empty or an argument is not text, bytes or a number.
    */
   encode(args: readonly RedisArg[]): Uint8Array {
+    this.#pos = 0;
+    this.append(args);
+    return this.#buf.subarray(0, this.#pos);
+  }
+
+  /** How many bytes {@linkcode CommandEncoder.append} collected since the last `take`. */
+  get length(): number {
+    return this.#pos;
+  }
+
+  /**
+   * Encodes one more command after those collected. A command that fails
+   * the checks leaves nothing behind.
+   *
+   * @param args The command name and its arguments.
+   * @throws {TypeError} If `args` is empty or an argument is not text, bytes or a number.
+   */
+  append(args: readonly RedisArg[]): void {
+    const mark = this.#pos;
+    try {
+      this.#append(args);
+    } catch (e) {
+      this.#pos = mark;
+      throw e;
+    }
+  }
+
+  /**
+   * Hands over the collected bytes and starts afresh. Up to 16 KiB they
+   * are a view that the next `append` overwrites (copy it or use it now);
+   * past that the buffer itself is handed over and a new one started.
+   *
+   * @returns The bytes collected.
+   */
+  take(): Uint8Array {
+    const n = this.#pos;
+    this.#pos = 0;
+    const out = this.#buf.subarray(0, n);
+    if (n >= 16 * 1024) this.#buf = new Uint8Array(Math.min(this.#buf.length, 64 * 1024));
+    return out;
+  }
+
+  /**
+   * Drops what was collected after `length` bytes (a batch that failed its checks).
+   *
+   * @param length A length {@linkcode CommandEncoder.length} had.
+   */
+  truncate(length: number): void {
+    if (length < this.#pos) this.#pos = length;
+  }
+
+  #append(args: readonly RedisArg[]): void {
     if (args.length === 0) {
       throw new TypeError(
         "Cannot send a command: it must have at least a name: current value is []",
       );
     }
-    this.#pos = 0;
     this.#header(0x2a, args.length);
     for (let i = 0; i < args.length; i++) {
       const arg = args[i];
@@ -56,7 +109,6 @@ export class CommandEncoder {
         );
       }
     }
-    return this.#buf.subarray(0, this.#pos);
   }
 
   #room(n: number): void {
