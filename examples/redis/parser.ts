@@ -132,60 +132,103 @@ export class RespParser {
    * @throws {RedisLimitError} (as a rejection) If the reply breaks a limit.
    */
   async read(decode = false): Promise<RespValue | RespPush> {
-    const line = await this.#line(true);
-    return this.#value(line, 0, decode);
-  }
-
-  async #line(first: boolean): Promise<Uint8Array> {
+    // The common replies (a simple string, an integer, a bulk string) are
+    // read here without a further async call: one or two awaits each.
     let line: Uint8Array;
     try {
       line = await this.#reader.readLine();
     } catch (e) {
-      if (e instanceof LimitOverrunError) {
-        throw new RedisLimitError("maxLineLength", this.#maxLine, "a line without an end");
-      }
-      throw e;
+      throw this.#readError(e);
     }
-    const n = line.length;
-    if (n < 3 || line[n - 2] !== CR) {
-      if (n === 0) {
-        if (first) {
-          throw new RedisConnectionError("Cannot read reply: the server closed the connection");
-        }
-        throw new RedisProtocolError("Cannot parse reply: the stream ended inside a reply");
+    this.#checkLine(line, true);
+    const type = line[0];
+    if (type === 0x24) {
+      const length = this.#bulkLength(line, "bulk string");
+      if (length === -1) return null;
+      let data: Uint8Array;
+      try {
+        data = await this.#reader.readExactly(length + 2);
+      } catch (e) {
+        throw this.#readError(e, "bulk string", length);
       }
-      if (line[n - 1] !== 10) {
-        throw new RedisProtocolError(
-          `Cannot parse reply: the stream ended inside a reply, after ${quoteBytes(line)}`,
-        );
-      }
-      throw badLine("a line ending in CRLF", line);
+      const value = this.#bulkData(data, length, "bulk string");
+      return decode ? decodeText(value) : value;
     }
+    if (type === 0x2b) return decodeText(line.subarray(1, line.length - 2));
+    if (type === 0x3a) return parseInteger(line, line.length - 2);
+    return this.#value(line, 0, decode);
+  }
+
+  async #line(): Promise<Uint8Array> {
+    let line: Uint8Array;
+    try {
+      line = await this.#reader.readLine();
+    } catch (e) {
+      throw this.#readError(e);
+    }
+    this.#checkLine(line, false);
     return line;
   }
 
-  async #bulk(line: Uint8Array, what: string): Promise<Uint8Array | null> {
+  /** The error for a failed read: a line too long, or the end inside a bulk string. */
+  #readError(e: unknown, what?: string, length?: number): unknown {
+    if (e instanceof LimitOverrunError) {
+      return new RedisLimitError("maxLineLength", this.#maxLine, "a line without an end");
+    }
+    if (e instanceof IncompleteReadError) {
+      return new RedisProtocolError(
+        `Cannot parse reply: the stream ended inside a ${what} of ${length} bytes, after ${e.partial.length}`,
+      );
+    }
+    return e;
+  }
+
+  #checkLine(line: Uint8Array, first: boolean): void {
+    const n = line.length;
+    if (n >= 3 && line[n - 2] === CR) return;
+    if (n === 0) {
+      if (first) {
+        throw new RedisConnectionError("Cannot read reply: the server closed the connection");
+      }
+      throw new RedisProtocolError("Cannot parse reply: the stream ended inside a reply");
+    }
+    if (line[n - 1] !== 10) {
+      throw new RedisProtocolError(
+        `Cannot parse reply: the stream ended inside a reply, after ${quoteBytes(line)}`,
+      );
+    }
+    throw badLine("a line ending in CRLF", line);
+  }
+
+  /** The length in a `$`, `=` or `!` header: -1 for a null, else checked against the limit. */
+  #bulkLength(line: Uint8Array, what: string): number {
     const length = parseInteger(line, line.length - 2);
-    if (length === -1) return null;
+    if (length === -1) return -1;
     if (typeof length !== "number" || length < 0) throw badLine(`a ${what} length`, line);
     if (length > this.#maxBulk) {
       throw new RedisLimitError("maxBulkLength", this.#maxBulk, `a ${what} of ${length} bytes`);
     }
-    let data: Uint8Array;
-    try {
-      data = await this.#reader.readExactly(length + 2);
-    } catch (e) {
-      if (e instanceof IncompleteReadError) {
-        throw new RedisProtocolError(
-          `Cannot parse reply: the stream ended inside a ${what} of ${length} bytes, after ${e.partial.length}`,
-        );
-      }
-      throw e;
-    }
+    return length;
+  }
+
+  /** The bulk string in `data` (its `length` bytes and CRLF). */
+  #bulkData(data: Uint8Array, length: number, what: string): Uint8Array {
     if (data[length] !== CR || data[length + 1] !== 10) {
       throw badLine(`CRLF after a ${what} of ${length} bytes`, data.subarray(length));
     }
     return data.subarray(0, length);
+  }
+
+  async #bulk(line: Uint8Array, what: string): Promise<Uint8Array | null> {
+    const length = this.#bulkLength(line, what);
+    if (length === -1) return null;
+    let data: Uint8Array;
+    try {
+      data = await this.#reader.readExactly(length + 2);
+    } catch (e) {
+      throw this.#readError(e, what, length);
+    }
+    return this.#bulkData(data, length, what);
   }
 
   async #value(line: Uint8Array, depth: number, decode: boolean): Promise<RespValue | RespPush> {
@@ -264,7 +307,7 @@ export class RespParser {
       case 0x7c: { // | attribute: read and dropped; the value follows
         const count = this.#count(line, depth, "an attribute");
         for (let i = 0; i < 2 * count; i++) await this.#child(depth, decode);
-        return this.#value(await this.#line(false), depth, decode);
+        return this.#value(await this.#line(), depth, decode);
       }
       default:
         throw badLine("a RESP type byte", line);
@@ -272,7 +315,7 @@ export class RespParser {
   }
 
   async #child(depth: number, decode: boolean): Promise<RespValue> {
-    const value = await this.#value(await this.#line(false), depth + 1, decode);
+    const value = await this.#value(await this.#line(), depth + 1, decode);
     if (value instanceof RespPush) {
       throw new RedisProtocolError("Cannot parse reply: a push message inside an aggregate");
     }
