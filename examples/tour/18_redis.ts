@@ -11,7 +11,7 @@
  *     deno run --allow-net=127.0.0.1 examples/tour/18_redis.ts --port 6379 [--password secret]
  */
 import { parseArgs } from "node:util";
-import { createTask, sleep, startServer, wait } from "../../mod.ts";
+import { Barrier, createTask, startServer, wait } from "../../mod.ts";
 import { RedisClient, RedisPool } from "../redis/mod.ts";
 
 const { values } = parseArgs({
@@ -42,12 +42,16 @@ console.log(`wait(): ${done.size} jobs done`);
 
 // The web lesson: a server whose handlers share a pool of 2 connections.
 await using pool = new RedisPool({ ...options, size: 2 });
+const REQUESTS = 5;
+// Each handler first waits for the others (the tutorial's "some other work"
+// while other requests are served), so that all of them want a connection at once.
+const allArrived = new Barrier(REQUESTS);
 let busy = 0;
 let peak = 0;
 await using server = await startServer(async (reader, writer) => {
   const request = new TextDecoder().decode(await reader.readLine()).trim();
   while ((await reader.readLine()).length > 2); // the header fields
-  await sleep(20); // "some other work" first, while other requests are served
+  await allArrived.wait();
   const result = await pool.use(async (redis) => {
     peak = Math.max(peak, ++busy);
     try {
@@ -66,6 +70,6 @@ await using server = await startServer(async (reader, writer) => {
 
 const url = `http://127.0.0.1:${server.addr.port}/red`;
 const bodies = await Promise.all(
-  Array.from({ length: 5 }, () => fetch(url).then((response) => response.text())),
+  Array.from({ length: REQUESTS }, () => fetch(url).then((response) => response.text())),
 );
 console.log(`${bodies.length} requests served, at most ${peak} Redis connections busy at once`);
