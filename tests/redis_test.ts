@@ -35,6 +35,7 @@ import {
   type RespValue,
   VerbatimString,
 } from "../examples/redis/mod.ts";
+import { ignoreOn } from "./_ignore.ts";
 import { type RedisServer, startRedisServer } from "./_redis_server.ts";
 
 const text = (s: string) => new TextEncoder().encode(s);
@@ -48,7 +49,10 @@ async function until(what: string, check: () => Promise<boolean>): Promise<void>
   throw new Error(`Gave up waiting until ${what}`);
 }
 
-Deno.test("redis: the example client against a real redis-server", async (t) => {
+Deno.test({
+  name: "redis: the example client against a real redis-server",
+  ignore: ignoreOn("windows", "Redis has no Windows build: these tests need a real redis-server"),
+}, async (t) => {
   await using server = await startRedisServer();
   const base: RedisClientOptions = { port: server.port };
   await using admin = await RedisClient.connect(base);
