@@ -11,6 +11,8 @@
 export interface RedisServer {
   /** The loopback port it listens on. */
   readonly port: number;
+  /** The port it also listens on over TLS (test certificate), with `tls: true`. */
+  readonly tlsPort: number | undefined;
   /** Kills it with SIGKILL (no clean shutdown) and waits until it is gone. */
   kill(): Promise<void>;
   /** Starts it again on the same port, after {@linkcode RedisServer.kill}. */
@@ -104,12 +106,36 @@ async function launch(port: number, dir: string, extra: string[]): Promise<Runni
  * connections.
  *
  * @param extra More command-line options.
+ * @param options `tls`: also listen over TLS, with the test certificate
+ * (tests/fixtures/tls), on another free port.
  * @returns The running server.
  * @throws {Error} If `redis-server` is missing or does not start.
  */
-export async function startRedisServer(extra: string[] = []): Promise<RedisServer> {
+export async function startRedisServer(
+  extra: string[] = [],
+  options: { tls?: boolean } = {},
+): Promise<RedisServer> {
   const dir = await Deno.makeTempDir({ prefix: "aio-redis-" });
   const port = freePort();
+  let tlsPort: number | undefined;
+  if (options.tls) {
+    tlsPort = freePort();
+    const fixtures = new URL("./fixtures/tls/", import.meta.url);
+    const cert = new URL("localhost.crt", fixtures).pathname;
+    extra = [
+      ...extra,
+      "--tls-port",
+      String(tlsPort),
+      "--tls-cert-file",
+      cert,
+      "--tls-key-file",
+      new URL("localhost.key", fixtures).pathname,
+      "--tls-ca-cert-file",
+      cert,
+      "--tls-auth-clients",
+      "no",
+    ];
+  }
   let running: Running | undefined;
   try {
     running = await launch(port, dir, extra);
@@ -131,6 +157,7 @@ export async function startRedisServer(extra: string[] = []): Promise<RedisServe
   };
   const server: RedisServer = {
     port,
+    tlsPort,
     kill: () => end("SIGKILL"),
     async restart() {
       await end("SIGKILL");

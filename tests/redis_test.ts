@@ -36,6 +36,7 @@ import {
   VerbatimString,
 } from "../examples/redis/mod.ts";
 import { ignoreOn } from "./_ignore.ts";
+import { cert } from "./fixtures/tls.ts";
 import { type RedisServer, startRedisServer } from "./_redis_server.ts";
 
 const text = (s: string) => new TextEncoder().encode(s);
@@ -53,7 +54,7 @@ Deno.test({
   name: "redis: the example client against a real redis-server",
   ignore: ignoreOn("windows", "Redis has no Windows build: these tests need a real redis-server"),
 }, async (t) => {
-  await using server = await startRedisServer();
+  await using server = await startRedisServer([], { tls: true });
   const base: RedisClientOptions = { port: server.port };
   await using admin = await RedisClient.connect(base);
 
@@ -323,6 +324,22 @@ Deno.test({
       // admin logged in before the password was set, so it still may.
       await admin.send("CONFIG", "SET", "requirepass", "");
     }
+  });
+
+  await t.step("TLS through openConnection's tls", async () => {
+    await using r = await RedisClient.connect({
+      port: server.tlsPort,
+      tls: { caCerts: [cert] },
+    });
+    await r.set("over-tls", "secret");
+    assertEquals(await r.get("over-tls"), "secret");
+    assertEquals(await admin.get("over-tls"), "secret");
+    // Without trusting the test certificate the handshake fails: a connection error.
+    await assertRejects(
+      () => RedisClient.connect({ port: server.tlsPort, tls: true, reconnect: { attempts: 1 } }),
+      RedisConnectionError,
+      "Cannot connect to Redis",
+    );
   });
 
   await t.step("timeouts: connect to a silent port, and a command", async () => {
