@@ -22,6 +22,7 @@ import {
   type RespValue,
   VerbatimString,
 } from "../examples/redis/mod.ts";
+import { concat } from "./_bytes.ts";
 import { checkProperty } from "./_property.ts";
 
 const encoder = new TextEncoder();
@@ -36,16 +37,6 @@ interface Sample {
 }
 
 const enc = (s: string) => encoder.encode(s);
-
-function concat(parts: Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  let at = 0;
-  for (const p of parts) {
-    out.set(p, at);
-    at += p.length;
-  }
-  return out;
-}
 
 /** The parser's value, normalised like the model (classes to tagged objects). */
 function normalise(value: RespValue | RespPush): Model {

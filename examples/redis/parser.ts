@@ -133,7 +133,8 @@ export class RespParser {
    */
   async read(decode = false): Promise<RespValue | RespPush> {
     // The common replies (a simple string, an integer, a bulk string) are
-    // read here without a further async call: one or two awaits each.
+    // read here without a further async call (so the line is read here as
+    // #line reads it): one or two awaits each.
     let line: Uint8Array;
     try {
       line = await this.#reader.readLine();
