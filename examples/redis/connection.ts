@@ -513,12 +513,16 @@ export class RedisConnection {
   }
 
   /**
-   * Closes the connection at once: commands still waiting reject with a
+   * Closes the connection: commands already issued are still sent, but
+   * every command waiting for a reply rejects with a
    * {@linkcode RedisConnectionError}. Waits until the socket is closed.
    *
    * @returns A promise that resolves once it is closed.
    */
   async close(): Promise<void> {
+    // Commands issued and not yet handed over still go out (the writer writes
+    // what it holds before it closes): a subscription's UNSUBSCRIBE, say.
+    if (this.#error === undefined && this.#out.length > 0) this.#writer.write(this.#out.take());
     this.#fail(
       new RedisConnectionError(`Cannot use the connection to ${this.#address}: it was closed`),
     );
