@@ -351,6 +351,15 @@ Deno.test({
       TimeoutError,
     );
     (await accepted).close();
+    // A command cancelled while its client is still connecting (the server
+    // accepted, and never answers the login) ends at once.
+    const hanging = new RedisClient({ port, connectTimeout: 60_000, reconnect: { attempts: 1 } });
+    const command = createTask(() => hanging.get("x"));
+    const stuck = await silent.accept();
+    command.cancel();
+    await assertRejects(() => command, CancelledError);
+    stuck.close();
+    await hanging.close();
     await using r = await RedisClient.connect({ ...base, commandTimeout: 5_000 });
     await admin.del("empty");
     await assertRejects(

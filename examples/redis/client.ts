@@ -7,7 +7,7 @@
  * @module
  */
 
-import { createTask, type Future, sleep, TimeoutError } from "../../mod.ts";
+import { createFuture, createTask, type Future, sleep, TimeoutError } from "../../mod.ts";
 import { checkNumber } from "../http/check.ts";
 import { type CommandOptions, type ConnectionOptions, RedisConnection } from "./connection.ts";
 import { RedisConnectionError } from "./errors.ts";
@@ -156,7 +156,7 @@ export class RedisClient {
   }
 
   /** The open connection, or a promise of one (reconnecting if needed). */
-  #connect(signal: AbortSignal | undefined): RedisConnection | Promise<RedisConnection> {
+  #connect(signal: AbortSignal | undefined): RedisConnection | Future<RedisConnection> {
     const live = this.#connection;
     if (live !== undefined && !live.closed) return live;
     if (this.#closed) {
@@ -167,14 +167,19 @@ export class RedisClient {
     this.#opening ??= createTask(() => this.#open(), { name: "redis connect" }).finally(() => {
       this.#opening = undefined;
     });
-    const opening = this.#opening;
-    if (signal === undefined) return opening;
-    return new Promise((resolve, reject) => {
-      const onAbort = () => reject(signal.reason);
-      if (signal.aborted) return onAbort();
-      signal.addEventListener("abort", onAbort, { once: true });
-      opening.then(resolve, reject).finally(() => signal.removeEventListener("abort", onAbort));
-    });
+    // Each caller waits on a future of its own: awaiting it links it to the
+    // caller's task (or timeout block), whose cancellation then ends the wait.
+    const waiting = createFuture<RedisConnection>();
+    const onAbort = () => {
+      if (!waiting.done()) waiting.setException(signal!.reason);
+    };
+    if (signal?.aborted) onAbort();
+    signal?.addEventListener("abort", onAbort, { once: true });
+    this.#opening.then(
+      (c) => !waiting.done() && waiting.setResult(c),
+      (e) => !waiting.done() && waiting.setException(e),
+    ).finally(() => signal?.removeEventListener("abort", onAbort));
+    return waiting;
   }
 
   async #open(): Promise<RedisConnection> {
@@ -248,7 +253,7 @@ export class RedisClient {
   ): Promise<T> {
     let ms = options?.timeout ?? this.#commandTimeout;
     if (ms === Infinity) ms = undefined;
-    let connection: RedisConnection | Promise<RedisConnection>;
+    let connection: RedisConnection | Future<RedisConnection>;
     try {
       connection = this.#connect(options?.signal);
     } catch (e) {
@@ -263,7 +268,7 @@ export class RedisClient {
 
   async #withTimeout<T>(
     ms: number,
-    connection: RedisConnection | Promise<RedisConnection>,
+    connection: RedisConnection | Future<RedisConnection>,
     send: (c: RedisConnection, o: CommandOptions | undefined) => Future<T>,
     options: SendOptions | undefined,
   ): Promise<T> {
