@@ -1,11 +1,19 @@
 import { assert, assertEquals, assertStringIncludes } from "@std/assert";
 import { ignoreOn } from "./_ignore.ts";
+import { startRedisServer } from "./_redis_server.ts";
 import { runDeno } from "./_run.ts";
 
 /** What each tour lesson must print (in this order), and how to run it. */
 const LESSONS: Record<
   string,
-  { expect: string[]; args?: string[]; perms?: string[]; ignore?: boolean }
+  {
+    expect: string[];
+    args?: string[];
+    perms?: string[];
+    ignore?: boolean;
+    /** Run against a redis-server the test starts (with a password); its port and password are passed. */
+    redis?: boolean;
+  }
 > = {
   "01_coroutines.ts": {
     expect: ["calling func() starts it right away:", "func: running", "result: abc"],
@@ -101,6 +109,21 @@ const LESSONS: Record<
       "gave up after 100 ms: TimeoutError; downloads still running: 0",
     ],
   },
+  "18_redis.ts": {
+    redis: true,
+    ignore: ignoreOn("windows", "Redis has no Windows build: the lesson needs a real redis-server"),
+    perms: ["--allow-net=127.0.0.1"],
+    expect: [
+      "job 1: start",
+      `job 1: car = {"key1":"1","key2":"2","key3":"3"}`,
+      "job 1: end",
+      "job 2: start",
+      "job 3: start",
+      "wait(): 2 jobs done",
+      `GET /red HTTP/1.1 -> {"key1":"1","key2":"2","key3":"3"}`,
+      "5 requests served, at most 2 Redis connections busy at once",
+    ],
+  },
 };
 
 /**
@@ -127,7 +150,12 @@ for (const [file, lesson] of Object.entries(LESSONS)) {
     name: `tour: ${file}`,
     ignore,
     fn: async () => {
-      const { code, stdout, stderr } = await run(file, lesson.args ?? [], lesson.perms ?? []);
+      const args = [...(lesson.args ?? [])];
+      await using redis = lesson.redis
+        ? await startRedisServer(["--requirepass", "tour"])
+        : undefined;
+      if (redis !== undefined) args.push("--port", String(redis.port), "--password", "tour");
+      const { code, stdout, stderr } = await run(file, args, lesson.perms ?? []);
       assertEquals(code, 0, `${file} exited with ${code}:\n${stderr}`);
       let from = 0;
       for (const line of lesson.expect) {
