@@ -231,7 +231,9 @@ Deno.test("mysql client against a real MariaDB server", async (t) => {
         return plan;
       },
     });
+    const tally: string[] = [];
     for (const params of [undefined, [7]]) {
+      let recovered = 0, closed = 0;
       const sql = params ? "SELECT seq, ? AS p FROM seq_1_to_3" : "SELECT seq FROM seq_1_to_3";
       // Measure the handshake, and the whole answer.
       const probe = await connect({ port: proxy.port });
@@ -253,14 +255,21 @@ Deno.test("mysql client against a real MariaDB server", async (t) => {
         if (db.closed) {
           // A prepare cut short closes the connection (the pool would replace it).
           assert(params !== undefined, `closed at byte ${stall} of a text query`);
+          closed++;
           continue;
         }
         const { rows } = await db.query("SELECT 'after' AS a, CONNECTION_ID() = ? AS same", [
           db.threadId,
         ]);
         assertEquals(rows, [{ a: "after", same: 1 }], `after a cancel at byte ${stall}`);
+        recovered++;
       }
+      assert(recovered > 0);
+      tally.push(
+        `${params ? "binary" : "text"}: ${total} bytes, ${recovered} recovered, ${closed} closed`,
+      );
     }
+    console.log(tally.join("; "));
     // Cancelled while the server works on it (KILL QUERY), and while waiting for the connection.
     await using watcher = await connect();
     const sleeping = async () => {
