@@ -49,6 +49,8 @@ export interface MariaDb extends AsyncDisposable {
   restart(): Promise<void>;
   /** Stops the server and removes its folder. */
   stop(): Promise<void>;
+  /** Kills the server and removes its folder without waiting (for an `unload` handler). */
+  stopNow(): void;
 }
 
 function find(name: string): string {
@@ -173,6 +175,16 @@ export async function startMariaDb(): Promise<MariaDb> {
         }
         await child!.status;
         await Deno.remove(dir, { recursive: true });
+      },
+      stopNow() {
+        if (stopped) return;
+        stopped = true;
+        try {
+          child!.kill("SIGKILL");
+        } catch {
+          // already ended
+        }
+        Deno.removeSync(dir, { recursive: true });
       },
       [Symbol.asyncDispose]() {
         return this.stop();
