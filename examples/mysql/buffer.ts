@@ -21,16 +21,15 @@ const encoder = new TextEncoder();
  * @returns The text.
  */
 export function utf8(bytes: Uint8Array, start: number, end: number): string {
-  if (end - start <= 24) {
-    let s = "";
-    for (let i = start; i < end; i++) {
-      const b = bytes[i];
-      if (b >= 0x80) return decoder.decode(bytes.subarray(start, end));
-      s += String.fromCharCode(b);
-    }
-    return s;
+  const n = end - start;
+  if (n > 32) return decoder.decode(bytes.subarray(start, end));
+  const codes: number[] = new Array(n);
+  for (let i = 0; i < n; i++) {
+    const b = bytes[start + i];
+    if (b >= 0x80) return decoder.decode(bytes.subarray(start, end));
+    codes[i] = b;
   }
-  return decoder.decode(bytes.subarray(start, end));
+  return String.fromCharCode.apply(null, codes);
 }
 
 /**

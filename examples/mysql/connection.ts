@@ -548,11 +548,7 @@ export class MysqlConnection implements AsyncDisposable {
             continue;
           }
           const rows: Row[] = [];
-          for (;;) {
-            const row = await response.nextRow(signal);
-            if (row === null) break;
-            rows.push(row);
-          }
+          await response.readRows(rows, signal);
           results.push({ ...response.lastOk!, columns: head.columns, rows });
         }
       });

@@ -86,63 +86,72 @@ export class PacketReader {
    * @throws {MysqlConnectionLostError} If the stream ends in the middle of a packet, or fails.
    */
   async read(options?: PacketReadOptions): Promise<Uint8Array> {
-    const signal = options?.signal;
-    for (;;) {
-      if (this.#pending < 0) {
-        const header = await this.#readExactly(4, signal);
-        const length = header[0] | (header[1] << 8) | (header[2] << 16);
-        const seq = header[3];
-        if (seq !== this.#sequenceId) {
-          throw new MysqlProtocolError(
-            `Cannot read packet: its sequence id must be ${this.#sequenceId}: current value is ${seq}`,
-          );
+    const opts = options?.signal === undefined ? undefined : options;
+    try {
+      for (;;) {
+        if (this.#pending < 0) {
+          const header = await this.#reader.readExactly(4, opts);
+          const length = header[0] | (header[1] << 8) | (header[2] << 16);
+          const seq = header[3];
+          if (seq !== this.#sequenceId) {
+            throw new MysqlProtocolError(
+              `Cannot read packet: its sequence id must be ${this.#sequenceId}: ` +
+                `current value is ${seq}`,
+            );
+          }
+          this.#sequenceId = (seq + 1) & 0xff;
+          if (this.#partsSize + length > this.#maxPacketSize) {
+            throw new PacketTooLargeError(this.#partsSize + length, this.#maxPacketSize);
+          }
+          this.#pending = length;
         }
-        this.#sequenceId = (seq + 1) & 0xff;
-        if (this.#partsSize + length > this.#maxPacketSize) {
-          throw new PacketTooLargeError(this.#partsSize + length, this.#maxPacketSize);
+        const length = this.#pending;
+        const payload = await this.#reader.readExactly(length, opts);
+        this.#pending = -1;
+        if (length === MAX_PACKET_PART) {
+          this.#parts.push(payload);
+          this.#partsSize += length;
+          continue;
         }
-        this.#pending = length;
+        if (this.#parts.length === 0) return payload;
+        return this.#join(payload);
       }
-      const length = this.#pending;
-      const payload = await this.#readExactly(length, signal);
-      this.#pending = -1;
-      if (length === MAX_PACKET_PART) {
-        this.#parts.push(payload);
-        this.#partsSize += length;
-        continue;
-      }
-      if (this.#parts.length === 0) return payload;
-      const joined = new Uint8Array(this.#partsSize + length);
-      let at = 0;
-      for (const part of this.#parts) {
-        joined.set(part, at);
-        at += part.length;
-      }
-      joined.set(payload, at);
-      this.#parts = [];
-      this.#partsSize = 0;
-      return joined;
+    } catch (e) {
+      throw lost(e);
     }
   }
 
-  async #readExactly(n: number, signal: AbortSignal | undefined): Promise<Uint8Array> {
-    try {
-      return await this.#reader.readExactly(n, signal === undefined ? undefined : { signal });
-    } catch (e) {
-      if (e instanceof IncompleteReadError) {
-        throw new MysqlConnectionLostError(
-          `Cannot read packet: the connection ended after ${e.partial.length} of ${n} bytes`,
-          { cause: e },
-        );
-      }
-      if (e instanceof Error && !(e.name === "CancelledError" || e.name === "AbortError")) {
-        if (e.name !== "InvalidStateError" && e.name !== "RangeError") {
-          throw new MysqlConnectionLostError(`Cannot read packet: ${e.message}`, { cause: e });
-        }
-      }
-      throw e;
+  #join(last: Uint8Array): Uint8Array {
+    const joined = new Uint8Array(this.#partsSize + last.length);
+    let at = 0;
+    for (const part of this.#parts) {
+      joined.set(part, at);
+      at += part.length;
     }
+    joined.set(last, at);
+    this.#parts = [];
+    this.#partsSize = 0;
+    return joined;
   }
+}
+
+/**
+ * The error a failed read becomes: the end of the stream or a socket error
+ * in the middle of a packet is a lost connection; cancellations, protocol
+ * errors and misuse pass through.
+ */
+function lost(e: unknown): unknown {
+  if (e instanceof IncompleteReadError) {
+    return new MysqlConnectionLostError(
+      `Cannot read packet: the connection ended after ${e.partial.length} of ${e.expected} bytes`,
+      { cause: e },
+    );
+  }
+  if (!(e instanceof Error) || e instanceof MysqlProtocolError) return e;
+  if (["CancelledError", "AbortError", "InvalidStateError", "RangeError"].includes(e.name)) {
+    return e;
+  }
+  return new MysqlConnectionLostError(`Cannot read packet: ${e.message}`, { cause: e });
 }
 
 /**

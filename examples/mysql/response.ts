@@ -235,7 +235,28 @@ export class ResponseReader {
    */
   async nextRow(signal?: AbortSignal): Promise<Row | null> {
     if (this.#stage !== "rows") return null;
-    const payload = await this.#packets.read({ signal });
+    const payload = await this.#packets.read(signal === undefined ? undefined : { signal });
+    return this.#row(payload);
+  }
+
+  /**
+   * Reads the rest of the current result set into `rows` (one loop, rather
+   * than one call per row).
+   *
+   * @param rows Where to append the rows.
+   * @param signal Cancels the read; the rows read so far stay in `rows`.
+   * @throws {MysqlError} If the server sent an ERR instead of a row.
+   */
+  async readRows(rows: Row[], signal?: AbortSignal): Promise<void> {
+    const options = signal === undefined ? undefined : { signal };
+    while (this.#stage === "rows") {
+      const row = this.#row(await this.#packets.read(options));
+      if (row !== null) rows.push(row);
+    }
+  }
+
+  /** A row packet's row, or `null` (the state moved on) for the packet that ends the set. */
+  #row(payload: Uint8Array): Row | null {
     const first = payload[0];
     if (first === 0xfe && payload.length < MAX_PACKET_PART) {
       if (this.#deprecateEof) {

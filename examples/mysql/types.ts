@@ -144,7 +144,8 @@ function textDecoderFor(col: Column): TextDecoderFn {
     case ColumnType.YEAR:
       return parseIntText;
     case ColumnType.LONGLONG:
-      return (b, s, e) => BigInt(utf8(b, s, e));
+      // Up to 15 digits a double holds the value exactly: skip the string.
+      return (b, s, e) => e - s <= 15 ? BigInt(parseIntText(b, s, e)) : BigInt(utf8(b, s, e));
     case ColumnType.FLOAT:
     case ColumnType.DOUBLE:
       return (b, s, e) => Number(utf8(b, s, e));
@@ -166,6 +167,27 @@ function textDecoderFor(col: Column): TextDecoderFn {
     default: // DECIMAL, dates and times, ENUM, SET, JSON: their text
       return utf8;
   }
+}
+
+/**
+ * The fields of an object literal making a row: column names as keys (a
+ * later column of the same name wins), `value(i)` as the values. Every row
+ * of a result set then shares one shape, cheaper to make, hold and collect
+ * than objects grown key by key.
+ */
+function rowFields(names: readonly string[], value: (i: number) => string): string {
+  const seen = new Map<string, number>();
+  names.forEach((name, i) => seen.set(name, i));
+  // A computed key, unlike a literal one, never sets the prototype ("__proto__").
+  const key = (name: string) => name === "__proto__" ? `["__proto__"]` : JSON.stringify(name);
+  return [...seen].map(([name, i]) => `${key(name)}: ${value(i)}`).join(", ");
+}
+
+/** A function making a row from its values in column order. */
+function rowFactory(names: readonly string[]): (values: Value[]) => Row {
+  return new Function("v", `return { ${rowFields(names, (i) => `v[${i}]`)} };`) as (
+    values: Value[],
+  ) => Row;
 }
 
 /** Turns a result set's row packets into rows. */
@@ -192,34 +214,33 @@ export interface RowDecoder {
  * ```
  */
 export function textRowDecoder(columns: readonly Column[]): RowDecoder {
-  const names = columns.map((c) => c.name);
-  const decoders = columns.map(textDecoderFor);
+  // One function per result set, with a call site per column (each stays
+  // monomorphic) and the row made as one object literal.
   const count = columns.length;
-  return (payload) => {
-    const row: Row = {};
-    let pos = 0;
-    for (let i = 0; i < count; i++) {
-      let len = payload[pos++];
-      if (len === 0xfb) {
-        row[names[i]] = null;
-        continue;
-      }
-      if (len >= 0xfb) {
-        const c = new PacketCursor(payload, pos - 1);
-        len = c.lenencInt();
-        pos = c.pos;
-      }
-      if (pos + len > payload.length || len === undefined) {
-        throw new MysqlProtocolError(
-          `Cannot read row: column ${JSON.stringify(names[i])} needs ${len} bytes at offset ` +
-            `${pos}, but the packet has ${payload.length} bytes`,
-        );
-      }
-      row[names[i]] = decoders[i](payload, pos, pos + len);
-      pos += len;
-    }
-    return row;
+  const lines = ["let pos = 0, len = 0;"];
+  for (let i = 0; i < count; i++) {
+    lines.push(
+      `let v${i} = null;`,
+      `len = p[pos++];`,
+      `if (len !== 0xfb) {`,
+      `  if (len > 0xfa || len === undefined) { const c = cursor(p, pos - 1); len = c.lenencInt(); pos = c.pos; }`,
+      `  if (pos + len > p.length) short(${i}, len, pos, p.length);`,
+      `  v${i} = d[${i}](p, pos, pos + len);`,
+      `  pos += len;`,
+      `}`,
+    );
+  }
+  lines.push(`return { ${rowFields(columns.map((c) => c.name), (i) => `v${i}`)} };`);
+  const decoders = columns.map(textDecoderFor);
+  const short = (i: number, len: number, pos: number, size: number): never => {
+    throw new MysqlProtocolError(
+      `Cannot read row: column ${JSON.stringify(columns[i].name)} needs ${len} bytes at ` +
+        `offset ${pos}, but the packet has ${size} bytes`,
+    );
   };
+  const cursor = (p: Uint8Array, pos: number) => new PacketCursor(p, pos);
+  const make = new Function("d", "cursor", "short", `return (p) => {\n${lines.join("\n")}\n};`);
+  return make(decoders, cursor, short) as RowDecoder;
 }
 
 const pad = (n: number, width = 2) => String(n).padStart(width, "0");
@@ -319,19 +340,19 @@ function binaryDecoderFor(col: Column): BinaryDecoderFn {
  * ```
  */
 export function binaryRowDecoder(columns: readonly Column[]): RowDecoder {
-  const names = columns.map((c) => c.name);
   const decoders = columns.map(binaryDecoderFor);
   const count = columns.length;
   const bitmapSize = (count + 7 + 2) >> 3;
+  const make = rowFactory(columns.map((c) => c.name));
   return (payload) => {
     const c = new PacketCursor(payload, 1);
     const bitmap = c.bytesN(bitmapSize);
-    const row: Row = {};
+    const values: Value[] = new Array(count);
     for (let i = 0; i < count; i++) {
       const bit = i + 2;
-      row[names[i]] = (bitmap[bit >> 3] & (1 << (bit & 7))) !== 0 ? null : decoders[i](c);
+      values[i] = (bitmap[bit >> 3] & (1 << (bit & 7))) !== 0 ? null : decoders[i](c);
     }
-    return row;
+    return make(values);
   };
 }
 
