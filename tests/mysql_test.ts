@@ -8,7 +8,13 @@
  */
 
 import { assert, assertEquals, assertLess, assertRejects, assertStringIncludes } from "@std/assert";
-import { CancelledError, createTask, TimeoutError } from "../mod.ts";
+import {
+  CancelledError,
+  createTask,
+  InvalidStateError,
+  startServer,
+  TimeoutError,
+} from "../mod.ts";
 import {
   type ConnectOptions,
   MysqlConnection,
@@ -296,6 +302,34 @@ Deno.test("mysql client against a real MariaDB server", async (t) => {
     const slow = db.query("SELECT SLEEP(60) AS s", undefined, { timeout: 100 });
     await assertRejects(() => slow, TimeoutError);
     assertEquals((await db.query("SELECT 'after timeout' AS a")).rows, [{ a: "after timeout" }]);
+  });
+
+  await t.step("ping, quit, and a connect timeout", async () => {
+    const other = await connect();
+    await other.ping();
+    const id = other.threadId;
+    await other.close();
+    assert(other.closed);
+    await assertRejects(() => other.query("SELECT 1"), InvalidStateError, "closed");
+    // COM_QUIT ends the session on the server.
+    let left = 1n;
+    for (let i = 0; i < 2000 && left !== 0n; i++) {
+      const { rows } = await db.query(
+        "SELECT COUNT(*) AS n FROM information_schema.PROCESSLIST WHERE ID = ?",
+        [id],
+      );
+      left = rows[0].n as bigint;
+    }
+    assertEquals(left, 0n);
+    // A server that accepts but never greets.
+    await using silent = await startServer(async (reader) => void await reader.bytes(), {
+      host: "127.0.0.1",
+      port: 0,
+    });
+    await assertRejects(
+      () => connect({ port: silent.addr.port, connectTimeout: 100 }),
+      TimeoutError,
+    );
   });
 
   await t.step("the seeds' aiomysql lesson (tour 19) runs against the server", async () => {
