@@ -93,6 +93,28 @@ export function parseOk(payload: Uint8Array): OkInfo {
   return { affectedRows, insertId, warningCount, status, info };
 }
 
+/** Row decoders by the columns they decode, shared by every connection. */
+const decoders = new Map<string, RowDecoder>();
+const MAX_DECODERS = 512;
+
+/**
+ * The row decoder for these columns: made once for each set of columns
+ * (a prepared statement's result gets the same one at every execution).
+ */
+function rowDecoder(columns: Column[], binary: boolean): RowDecoder {
+  let key = binary ? "b" : "t";
+  for (const c of columns) {
+    key += `\0${c.name}\0${c.type}.${c.flags}.${c.charset}.${c.decimals}`;
+  }
+  let decode = decoders.get(key);
+  if (decode === undefined) {
+    decode = binary ? binaryRowDecoder(columns) : textRowDecoder(columns);
+    if (decoders.size >= MAX_DECODERS) decoders.delete(decoders.keys().next().value!);
+    decoders.set(key, decode);
+  }
+  return decode;
+}
+
 /** The parts of a response, in the order they come. */
 type Stage = "head" | "columns" | "columnsEof" | "rows" | "done";
 
@@ -223,7 +245,7 @@ export class ResponseReader {
       }
       this.#stage = "rows";
     }
-    this.#decode = this.#binary ? binaryRowDecoder(this.#columns) : textRowDecoder(this.#columns);
+    this.#decode = rowDecoder(this.#columns, this.#binary);
   }
 
   /**
