@@ -5,6 +5,7 @@
  * @module
  */
 
+import { digest } from "./buffer.ts";
 import { ed25519Sign } from "./ed25519.ts";
 import { MysqlProtocolError } from "./errors.ts";
 
@@ -13,16 +14,7 @@ const encoder = new TextEncoder();
 /** The authentication plugins this client speaks. */
 export const AUTH_PLUGINS: readonly string[] = ["mysql_native_password", "client_ed25519"];
 
-async function sha1(...parts: Uint8Array[]): Promise<Uint8Array> {
-  const size = parts.reduce((n, p) => n + p.length, 0);
-  const all = new Uint8Array(size);
-  let at = 0;
-  for (const p of parts) {
-    all.set(p, at);
-    at += p.length;
-  }
-  return new Uint8Array(await crypto.subtle.digest("SHA-1", all));
-}
+const sha1 = (...parts: Uint8Array[]) => digest("SHA-1", ...parts);
 
 /**
  * `mysql_native_password`: SHA1(password) XOR SHA1(scramble + SHA1(SHA1(password))),

@@ -33,6 +33,32 @@ export function utf8(bytes: Uint8Array, start: number, end: number): string {
 }
 
 /**
+ * The digest of the parts joined, e.g. `digest("SHA-1", scramble, hash)`.
+ *
+ * @param algorithm A WebCrypto digest name.
+ * @param parts The bytes to hash, in order.
+ * @returns The digest.
+ *
+ * @example
+ * ```ts
+ * import { digest } from "./buffer.ts";
+ * import { assertEquals } from "@std/assert";
+ *
+ * const a = new Uint8Array([1]), b = new Uint8Array([2]);
+ * assertEquals(await digest("SHA-1", a, b), await digest("SHA-1", new Uint8Array([1, 2])));
+ * ```
+ */
+export async function digest(algorithm: string, ...parts: Uint8Array[]): Promise<Uint8Array> {
+  const all = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
+  let at = 0;
+  for (const p of parts) {
+    all.set(p, at);
+    at += p.length;
+  }
+  return new Uint8Array(await crypto.subtle.digest(algorithm, all));
+}
+
+/**
  * A read position in a payload, with readers for the protocol's field
  * types. Reading past the end throws a {@linkcode MysqlProtocolError}.
  *

@@ -10,6 +10,8 @@
  * @module
  */
 
+import { digest } from "./buffer.ts";
+
 const P = 2n ** 255n - 19n;
 /** The group order. */
 const L = 2n ** 252n + 27742317777372353535851937790883648493n;
@@ -85,16 +87,7 @@ function fromLittleEndian(bytes: Uint8Array): bigint {
   return n;
 }
 
-async function sha512(...parts: Uint8Array[]): Promise<Uint8Array> {
-  const size = parts.reduce((n, p) => n + p.length, 0);
-  const all = new Uint8Array(size);
-  let at = 0;
-  for (const p of parts) {
-    all.set(p, at);
-    at += p.length;
-  }
-  return new Uint8Array(await crypto.subtle.digest("SHA-512", all));
-}
+const sha512 = (...parts: Uint8Array[]) => digest("SHA-512", ...parts);
 
 /**
  * Signs `message` the way MariaDB's `client_ed25519` plugin does: the

@@ -115,7 +115,20 @@ export function parseColumn(payload: Uint8Array): Column {
   return { name, table, schema, type, flags, charset, length, decimals };
 }
 
-const isBinary = (col: Column) => col.charset === BINARY_CHARSET;
+const STRING_TYPES: ReadonlySet<number> = new Set([
+  ColumnType.TINY_BLOB,
+  ColumnType.MEDIUM_BLOB,
+  ColumnType.LONG_BLOB,
+  ColumnType.BLOB,
+  ColumnType.VAR_STRING,
+  ColumnType.VARCHAR,
+  ColumnType.STRING,
+]);
+
+/** Whether the column's values are bytes: geometry, and strings and BLOBs in the `binary` charset. */
+const isBytes = (col: Column) =>
+  col.type === ColumnType.GEOMETRY ||
+  (STRING_TYPES.has(col.type) && col.charset === BINARY_CHARSET);
 
 function parseIntText(b: Uint8Array, start: number, end: number): number {
   let i = start, sign = 1, n = 0;
@@ -136,6 +149,7 @@ function bitValue(bytes: Uint8Array): bigint {
 type TextDecoderFn = (b: Uint8Array, start: number, end: number) => Value;
 
 function textDecoderFor(col: Column): TextDecoderFn {
+  if (isBytes(col)) return (b, s, e) => b.slice(s, e);
   switch (col.type) {
     case ColumnType.TINY:
     case ColumnType.SHORT:
@@ -151,20 +165,9 @@ function textDecoderFor(col: Column): TextDecoderFn {
       return (b, s, e) => Number(utf8(b, s, e));
     case ColumnType.BIT:
       return (b, s, e) => bitValue(b.subarray(s, e));
-    case ColumnType.GEOMETRY:
-      return (b, s, e) => b.slice(s, e);
     case ColumnType.NULL:
       return () => null;
-    case ColumnType.TINY_BLOB:
-    case ColumnType.MEDIUM_BLOB:
-    case ColumnType.LONG_BLOB:
-    case ColumnType.BLOB:
-    case ColumnType.VAR_STRING:
-    case ColumnType.VARCHAR:
-    case ColumnType.STRING:
-      if (isBinary(col)) return (b, s, e) => b.slice(s, e);
-      return utf8;
-    default: // DECIMAL, dates and times, ENUM, SET, JSON: their text
+    default: // text, DECIMAL, dates and times, ENUM, SET, JSON: their text
       return utf8;
   }
 }
@@ -253,6 +256,7 @@ function fraction(micros: number, decimals: number): string {
 type BinaryDecoderFn = (c: PacketCursor) => Value;
 
 function binaryDecoderFor(col: Column): BinaryDecoderFn {
+  if (isBytes(col)) return (c) => c.lenencBytes().slice();
   const unsigned = (col.flags & UNSIGNED_FLAG) !== 0;
   switch (col.type) {
     case ColumnType.TINY:
@@ -303,20 +307,9 @@ function binaryDecoderFor(col: Column): BinaryDecoderFn {
       };
     case ColumnType.BIT:
       return (c) => bitValue(c.lenencBytes());
-    case ColumnType.GEOMETRY:
-      return (c) => c.lenencBytes().slice();
     case ColumnType.NULL:
       return () => null;
-    case ColumnType.TINY_BLOB:
-    case ColumnType.MEDIUM_BLOB:
-    case ColumnType.LONG_BLOB:
-    case ColumnType.BLOB:
-    case ColumnType.VAR_STRING:
-    case ColumnType.VARCHAR:
-    case ColumnType.STRING:
-      if (isBinary(col)) return (c) => c.lenencBytes().slice();
-      return (c) => c.lenencString();
-    default:
+    default: // text, DECIMAL, ENUM, SET, JSON: a length-encoded string
       return (c) => c.lenencString();
   }
 }
