@@ -24,6 +24,8 @@ import {
   MysqlProtocolError,
   type Row,
 } from "../examples/mysql/mod.ts";
+import { PacketBuilder } from "../examples/mysql/buffer.ts";
+import { PacketReader, writePacket } from "../examples/mysql/framing.ts";
 import { type ConnectionPlan, startFaultProxy } from "./_fault_proxy.ts";
 import { DATABASE, type MariaDb, startMariaDb, USERS } from "./_mariadb.ts";
 import { runDeno } from "./_run.ts";
@@ -378,4 +380,29 @@ Deno.test("the client refuses bad options with typed errors", async () => {
     RangeError,
     "'connectTimeout'",
   );
+});
+
+Deno.test("a server defaulting to an unknown plugin gets a native answer; an unknown switch is a typed error", async () => {
+  let answeredWith = "";
+  await using fake = await startServer(async (reader, writer) => {
+    const greeting = new PacketBuilder().u8(10).nulString("8.0.0-fake").u32(7)
+      .bytes(new Uint8Array(8).fill(1)).u8(0).u16(0x8200).u8(45).u16(2).u16(0x0008).u8(21)
+      .zeros(10).bytes(new Uint8Array(12).fill(2)).u8(0).nulString("caching_sha2_password")
+      .finish();
+    writePacket(writer, greeting, 0);
+    const packets = new PacketReader(reader);
+    packets.sequenceId = 1;
+    const response = await packets.read();
+    answeredWith = new TextDecoder().decode(response.subarray(-22, -1));
+    const change = new PacketBuilder().u8(0xfe).nulString("sha256_password")
+      .bytes(new Uint8Array(20).fill(3)).u8(0).finish();
+    writePacket(writer, change, packets.sequenceId);
+    await reader.bytes();
+  }, { host: "127.0.0.1", port: 0 });
+  await assertRejects(
+    () => MysqlConnection.connect({ port: fake.addr.port, user: "u", password: "p" }),
+    MysqlProtocolError,
+    '"sha256_password"',
+  );
+  assertEquals(answeredWith, "mysql_native_password");
 });

@@ -22,7 +22,7 @@ import {
   type Permit,
   timeout,
 } from "../../mod.ts";
-import { authResponse } from "./auth.ts";
+import { AUTH_PLUGINS, authResponse } from "./auth.ts";
 import { PacketBuilder, PacketCursor } from "./buffer.ts";
 import { MysqlConnectionLostError, MysqlError, MysqlProtocolError } from "./errors.ts";
 import { PacketReader, writePacket } from "./framing.ts";
@@ -270,10 +270,15 @@ export class MysqlConnection implements AsyncDisposable {
         await writer.startTls({ hostname: tls.hostname, caCerts: tls.caCerts, signal });
       }
       const password = options.password ?? "";
+      // A default plugin this client does not speak (MySQL 8's caching_sha2_password): answer
+      // with mysql_native_password; the server switches to the user's plugin if it differs.
+      const plugin = AUTH_PLUGINS.includes(greeting.plugin)
+        ? greeting.plugin
+        : "mysql_native_password";
       const response = head(caps).nulString(options.user)
-        .lenencBytes(await authResponse(greeting.plugin, password, greeting.scramble));
+        .lenencBytes(await authResponse(plugin, password, greeting.scramble));
       if (options.database !== undefined) response.nulString(options.database);
-      response.nulString(greeting.plugin);
+      response.nulString(plugin);
       packets.sequenceId = writePacket(writer, response.finish(), seq);
       await MysqlConnection.#authenticate(conn, packets, password, signal);
       return new MysqlConnection(conn, packets, options, greeting, caps);
