@@ -278,6 +278,22 @@ Deno.test("mysql client against a real MariaDB server", async (t) => {
       );
     }
     console.log(tally.join("; "));
+    // Cancelled while the command itself is still being sent (the server reads nothing more):
+    // its answer would reach the next command, so the connection is closed.
+    {
+      const index = proxy.connections.length;
+      nextPlan = { upstream: { stallAt: 1 << 20 } };
+      await using sending = await connect({ port: proxy.port });
+      const proxied = await proxy.connection(index);
+      const controller = new AbortController();
+      const big = new Uint8Array(8 << 20);
+      const running = sending.query("SELECT LENGTH(?) AS n", [big], { signal: controller.signal });
+      await proxied.reached("upstream", 1 << 20);
+      controller.abort(new CancelledError("stop sending"));
+      await assertRejects(() => running, CancelledError);
+      assert(sending.closed);
+      proxied.resume();
+    }
     // Cancelled while the server works on it (KILL QUERY), and while waiting for the connection.
     await using watcher = await connect();
     const sleeping = async () => {

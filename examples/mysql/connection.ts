@@ -382,6 +382,9 @@ export class MysqlConnection implements AsyncDisposable {
     try {
       await this.#conn.writer.drain({ signal });
     } catch (e) {
+      // Cancelled while the command is (maybe partly) on its way: its answer would be read by
+      // the next command, so the connection cannot go on.
+      this.#destroy();
       if (isCancellation(e)) throw e;
       throw new MysqlConnectionLostError(`Cannot send command: ${(e as Error).message}`, {
         cause: e,
