@@ -132,7 +132,7 @@ export async function startMariaDb(): Promise<MariaDb> {
       const status = child.status;
       let exited = false;
       status.then(() => exited = true);
-      for (let i = 0; i < 600; i++) {
+      for (let i = 0; i < 1200; i++) { // up to a minute
         if (exited) break;
         try {
           const conn = await Deno.connect({ hostname: "127.0.0.1", port });
