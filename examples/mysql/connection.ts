@@ -1,0 +1,677 @@
+/**
+ * One connection to a MySQL or MariaDB server: the protocol v10 handshake
+ * (with the TLS upgrade and the authentication exchange), then one command
+ * at a time: text queries, prepared statements over the binary protocol,
+ * rows streamed as they arrive, ping and quit.
+ *
+ * A command cancelled (or timed out) while the server works on it does not
+ * spoil the connection: a side connection sends `KILL QUERY`, the rest of
+ * the response is read and dropped in a task of its own, and only then may
+ * the next command start. If that fails the connection is closed.
+ *
+ * @module
+ */
+
+import {
+  type Connection,
+  createTask,
+  InvalidStateError,
+  isCancellation,
+  Lock,
+  openConnection,
+  type Permit,
+  timeout,
+} from "../../mod.ts";
+import { AUTH_PLUGINS, authResponse } from "./auth.ts";
+import { PacketBuilder, PacketCursor } from "./buffer.ts";
+import { MysqlConnectionLostError, MysqlError, MysqlProtocolError } from "./errors.ts";
+import { PacketReader, writePacket } from "./framing.ts";
+import { type OkInfo, parseError, parseOk, ResponseReader } from "./response.ts";
+import { type Column, encodeParams, type Param, parseColumn, type Row } from "./types.ts";
+
+/** Capability flags (the ones this client uses). */
+const CLIENT = {
+  LONG_PASSWORD: 1,
+  LONG_FLAG: 4,
+  CONNECT_WITH_DB: 8,
+  PROTOCOL_41: 0x200,
+  SSL: 0x800,
+  TRANSACTIONS: 0x2000,
+  SECURE_CONNECTION: 0x8000,
+  MULTI_STATEMENTS: 0x10000,
+  MULTI_RESULTS: 0x20000,
+  PS_MULTI_RESULTS: 0x40000,
+  PLUGIN_AUTH: 0x80000,
+  PLUGIN_AUTH_LENENC_CLIENT_DATA: 0x200000,
+  DEPRECATE_EOF: 0x1000000,
+} as const;
+
+/** Command bytes. */
+const COM = {
+  QUIT: 0x01,
+  QUERY: 0x03,
+  PING: 0x0e,
+  STMT_PREPARE: 0x16,
+  STMT_EXECUTE: 0x17,
+  STMT_CLOSE: 0x19,
+} as const;
+
+/** utf8mb4_general_ci. */
+const UTF8MB4 = 45;
+const MAX_STATEMENTS = 256;
+
+/** Settings of {@linkcode MysqlConnection.connect}. */
+export interface ConnectOptions {
+  /** The server's host; default `"127.0.0.1"`. */
+  host?: string;
+  /** The server's port; default 3306. */
+  port?: number;
+  /** The user name. */
+  user: string;
+  /** The password; default empty. */
+  password?: string;
+  /** The database to use; default none. */
+  database?: string;
+  /**
+   * Upgrade to TLS during the handshake (`SSL_REQUEST`): `true`, or the
+   * certificates to trust and the name to verify. The connection fails if
+   * the server cannot do TLS. Default: plain TCP.
+   */
+  tls?: boolean | { caCerts?: string[]; hostname?: string };
+  /** Milliseconds the connect, TLS upgrade and authentication may take; default no limit. */
+  connectTimeout?: number;
+  /** Milliseconds each command may take before it is cancelled with a `TimeoutError`; default no limit. */
+  queryTimeout?: number;
+  /** The largest packet accepted from the server, in bytes; default 1 GiB. */
+  maxPacketSize?: number;
+  /** Aborting it cancels the connect. */
+  signal?: AbortSignal;
+}
+
+/** Options of one command. */
+export interface CommandOptions {
+  /** Aborting it cancels the command (the server's work is killed; the connection stays usable). */
+  signal?: AbortSignal;
+  /** Milliseconds this command may take; default the connection's `queryTimeout`. */
+  timeout?: number;
+}
+
+/** One result set, or the outcome of a statement that returns no rows. */
+export interface Result extends OkInfo {
+  /** The columns; empty for a statement that returns no rows. */
+  columns: Column[];
+  /** The rows. */
+  rows: Row[];
+}
+
+/** The streamed rows of one query: an async iterable that also tells the columns. */
+export interface RowStream extends AsyncIterable<Row> {
+  /** The result set's columns, known once the first row (or the end) has been read. */
+  readonly columns: Column[];
+}
+
+interface Statement {
+  id: number;
+  params: number;
+  columns: number;
+}
+
+/** What the server said in its handshake. */
+interface Greeting {
+  serverVersion: string;
+  threadId: number;
+  capabilities: number;
+  scramble: Uint8Array;
+  plugin: string;
+}
+
+function parseGreeting(payload: Uint8Array): Greeting {
+  const c = new PacketCursor(payload);
+  if (payload[0] === 0xff) throw parseError(payload);
+  const protocol = c.u8();
+  if (protocol !== 10) {
+    throw new MysqlProtocolError(
+      `Cannot connect: the protocol version must be 10: current value is ${protocol}`,
+    );
+  }
+  const serverVersion = c.nulString();
+  const threadId = c.u32();
+  const part1 = c.bytesN(8);
+  c.u8(); // filler
+  let capabilities = c.u16();
+  let part2: Uint8Array = new Uint8Array();
+  let plugin = "mysql_native_password";
+  if (c.remaining > 0) {
+    c.u8(); // character set
+    c.u16(); // status
+    capabilities |= c.u16() << 16;
+    const authLength = c.u8();
+    c.bytesN(10); // reserved (MariaDB: its extended capabilities)
+    if (capabilities & CLIENT.SECURE_CONNECTION) {
+      part2 = c.bytesN(Math.max(13, authLength - 8)).subarray(0, 12);
+    }
+    if (capabilities & CLIENT.PLUGIN_AUTH) plugin = c.nulString();
+  }
+  const scramble = new Uint8Array(part1.length + part2.length);
+  scramble.set(part1);
+  scramble.set(part2, part1.length);
+  return { serverVersion, threadId, capabilities: capabilities >>> 0, scramble, plugin };
+}
+
+const REQUIRED = CLIENT.PROTOCOL_41 | CLIENT.SECURE_CONNECTION | CLIENT.PLUGIN_AUTH;
+
+/**
+ * A connection to a MySQL or MariaDB server. Commands run one at a time
+ * (a command waits for the previous one's response to be read); close it
+ * with `await using`, `close()`, or let a {@linkcode MysqlPool} own it.
+ *
+ * @example
+ * ```ts ignore
+ * import { MysqlConnection } from "./mod.ts";
+ *
+ * await using db = await MysqlConnection.connect({ port: 3306, user: "app", password: "pw" });
+ * const { rows } = await db.query("SELECT id, name FROM users WHERE id = ?", [1]);
+ * for await (const row of db.rows("SELECT * FROM big_table")) console.log(row);
+ * ```
+ */
+export class MysqlConnection implements AsyncDisposable {
+  readonly #conn: Connection;
+  readonly #packets: PacketReader;
+  readonly #options: ConnectOptions;
+  readonly #capabilities: number;
+  readonly #lock = new Lock();
+  readonly #statements = new Map<string, Statement>();
+  #closed = false;
+  /** The server's version string, e.g. `"10.11.6-MariaDB"`. */
+  readonly serverVersion: string;
+  /** The server's id of this connection (what `KILL` takes). */
+  readonly threadId: number;
+
+  private constructor(
+    conn: Connection,
+    packets: PacketReader,
+    options: ConnectOptions,
+    greeting: Greeting,
+    capabilities: number,
+  ) {
+    this.#conn = conn;
+    this.#packets = packets;
+    this.#options = options;
+    this.#capabilities = capabilities;
+    this.serverVersion = greeting.serverVersion;
+    this.threadId = greeting.threadId;
+  }
+
+  /**
+   * Connects and authenticates.
+   *
+   * @param options Where to connect, as whom, and the TLS and timeout settings.
+   * @returns The connection.
+   * @throws {MysqlError} If the server refuses (e.g. 1045 access denied).
+   * @throws {MysqlProtocolError} If the server asks for a plugin this client
+   *   does not speak, or cannot do TLS when `tls` is set.
+   * @throws {TimeoutError} If `connectTimeout` passes.
+   */
+  static async connect(options: ConnectOptions): Promise<MysqlConnection> {
+    if (typeof options?.user !== "string") {
+      throw new TypeError(
+        `Cannot connect: 'user' must be a string: current value is ${String(options?.user)}`,
+      );
+    }
+    for (const name of ["connectTimeout", "queryTimeout"] as const) {
+      const v = options[name];
+      if (v !== undefined && !(typeof v === "number" && v >= 0)) {
+        throw new RangeError(
+          `Cannot connect: '${name}' must be a number >= 0: current value is ${String(v)}`,
+        );
+      }
+    }
+    const run = (signal?: AbortSignal) => MysqlConnection.#connect(options, signal);
+    if (options.connectTimeout === undefined) return await run(options.signal);
+    return await timeout(options.connectTimeout, (inner) => {
+      const signal = options.signal ? AbortSignal.any([inner, options.signal]) : inner;
+      return run(signal);
+    });
+  }
+
+  static async #connect(options: ConnectOptions, signal?: AbortSignal): Promise<MysqlConnection> {
+    const host = options.host ?? "127.0.0.1";
+    const port = options.port ?? 3306;
+    const conn = await openConnection(host, port, { signal });
+    try {
+      const [reader, writer] = conn;
+      const packets = new PacketReader(reader, options.maxPacketSize);
+      const greeting = parseGreeting(await packets.read({ signal }));
+      if ((greeting.capabilities & REQUIRED) !== REQUIRED) {
+        throw new MysqlProtocolError(
+          `Cannot connect: the server must support protocol 4.1 with plugin authentication: ` +
+            `its capabilities are 0x${greeting.capabilities.toString(16)}`,
+        );
+      }
+      let caps = CLIENT.LONG_PASSWORD | CLIENT.LONG_FLAG | CLIENT.PROTOCOL_41 |
+        CLIENT.TRANSACTIONS | CLIENT.SECURE_CONNECTION | CLIENT.MULTI_STATEMENTS |
+        CLIENT.MULTI_RESULTS | CLIENT.PS_MULTI_RESULTS | CLIENT.PLUGIN_AUTH |
+        CLIENT.PLUGIN_AUTH_LENENC_CLIENT_DATA | CLIENT.DEPRECATE_EOF;
+      if (options.database !== undefined) caps |= CLIENT.CONNECT_WITH_DB;
+      caps &= greeting.capabilities | CLIENT.CONNECT_WITH_DB;
+      let seq = packets.sequenceId;
+      const head = (c: number) =>
+        new PacketBuilder(128).u32(c >>> 0).u32(1 << 24).u8(UTF8MB4).zeros(23);
+      if (options.tls) {
+        if (!(greeting.capabilities & CLIENT.SSL)) {
+          throw new MysqlProtocolError(
+            `Cannot connect over TLS: the server at ${host}:${port} does not offer it`,
+          );
+        }
+        caps |= CLIENT.SSL;
+        seq = writePacket(writer, head(caps).finish(), seq);
+        await writer.drain({ signal });
+        const tls = options.tls === true ? {} : options.tls;
+        await writer.startTls({ hostname: tls.hostname, caCerts: tls.caCerts, signal });
+      }
+      const password = options.password ?? "";
+      // A default plugin this client does not speak (MySQL 8's caching_sha2_password): answer
+      // with mysql_native_password; the server switches to the user's plugin if it differs.
+      const plugin = AUTH_PLUGINS.includes(greeting.plugin)
+        ? greeting.plugin
+        : "mysql_native_password";
+      const response = head(caps).nulString(options.user)
+        .lenencBytes(await authResponse(plugin, password, greeting.scramble));
+      if (options.database !== undefined) response.nulString(options.database);
+      response.nulString(plugin);
+      packets.sequenceId = writePacket(writer, response.finish(), seq);
+      await MysqlConnection.#authenticate(conn, packets, password, signal);
+      return new MysqlConnection(conn, packets, options, greeting, caps);
+    } catch (e) {
+      conn.writer.close();
+      throw e;
+    }
+  }
+
+  /** Reads the server's answers to the authentication until OK, following auth switch requests. */
+  static async #authenticate(
+    conn: Connection,
+    packets: PacketReader,
+    password: string,
+    signal: AbortSignal | undefined,
+  ): Promise<void> {
+    for (let round = 0; round < 4; round++) {
+      await conn.writer.drain({ signal });
+      const payload = await packets.read({ signal });
+      if (payload[0] === 0x00) return;
+      if (payload[0] === 0xff) throw parseError(payload);
+      if (payload[0] === 0xfe) {
+        const c = new PacketCursor(payload, 1);
+        const plugin = c.nulString();
+        let data = c.bytesN(c.remaining);
+        if (data.length > 0 && data[data.length - 1] === 0) data = data.subarray(0, -1);
+        const answer = await authResponse(plugin, password, data);
+        packets.sequenceId = writePacket(conn.writer, answer, packets.sequenceId);
+        continue;
+      }
+      throw new MysqlProtocolError(
+        `Cannot authenticate: the server sent a packet of type 0x${payload[0].toString(16)}, ` +
+          `which this client's plugins do not expect`,
+      );
+    }
+    throw new MysqlProtocolError("Cannot authenticate: the server asked for too many rounds");
+  }
+
+  /** Whether the connection is closed (by `close()`, or after a failure). */
+  get closed(): boolean {
+    return this.#closed;
+  }
+
+  get #deprecateEof(): boolean {
+    return (this.#capabilities & CLIENT.DEPRECATE_EOF) !== 0;
+  }
+
+  /** Closes the socket at once (after a failure, or when a recovery could not finish). */
+  #destroy(): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    this.#conn.writer.close();
+  }
+
+  /**
+   * Takes the connection for one command (waiting for the one before), and
+   * runs `fn` under the command's signal and timeout. If `fn` fails in the
+   * middle of a response, `recover` is told to finish it; a lost or
+   * garbled connection is closed.
+   */
+  async #command<T>(
+    what: string,
+    options: CommandOptions | undefined,
+    fn: (signal: AbortSignal | undefined, handOff: () => Permit) => Promise<T>,
+  ): Promise<T> {
+    this.#checkOpen(what);
+    const ms = options?.timeout ?? this.#options.queryTimeout;
+    const outer = options?.signal;
+    const body = async (signal: AbortSignal | undefined) => {
+      const permit = await this.#lock.acquire({ signal });
+      let held = false;
+      try {
+        this.#checkOpen(what);
+        return await fn(signal, () => {
+          held = true;
+          return permit;
+        });
+      } catch (e) {
+        if (e instanceof MysqlConnectionLostError || e instanceof MysqlProtocolError) {
+          this.#destroy();
+        }
+        throw e;
+      } finally {
+        if (!held) permit.release();
+      }
+    };
+    if (ms === undefined) return await body(outer);
+    return await timeout(ms, (inner) => body(outer ? AbortSignal.any([inner, outer]) : inner));
+  }
+
+  #checkOpen(what: string): void {
+    if (this.#closed) throw new InvalidStateError(`Cannot ${what}: the connection is closed`);
+  }
+
+  /** Sends a command's first packet (sequence id 0). */
+  #send(payload: Uint8Array): void {
+    this.#packets.sequenceId = writePacket(this.#conn.writer, payload, 0);
+  }
+
+  async #flush(signal: AbortSignal | undefined): Promise<void> {
+    try {
+      await this.#conn.writer.drain({ signal });
+    } catch (e) {
+      // Cancelled while the command is (maybe partly) on its way: its answer would be read by
+      // the next command, so the connection cannot go on.
+      this.#destroy();
+      if (isCancellation(e)) throw e;
+      throw new MysqlConnectionLostError(`Cannot send command: ${(e as Error).message}`, {
+        cause: e,
+      });
+    }
+  }
+
+  /**
+   * Finishes a response a cancelled command left half-read, in a task of
+   * its own (so that the cancelled caller need not wait): `KILL QUERY` on a
+   * side connection, then the rest of the response dropped. The lock is
+   * released only then; if anything fails the connection is closed.
+   */
+  #recover(response: ResponseReader, permit: Permit): void {
+    createTask(async () => {
+      try {
+        if (!response.done) await this.#killQuery();
+        await response.skipAll();
+      } catch {
+        this.#destroy();
+      } finally {
+        permit.release();
+      }
+    }, { name: `mysql recover #${this.threadId}` });
+  }
+
+  async #killQuery(): Promise<void> {
+    const { signal: _, ...options } = this.#options;
+    await using side = await MysqlConnection.connect({
+      ...options,
+      connectTimeout: options.connectTimeout ?? 10_000,
+    });
+    await side.query(`KILL QUERY ${this.threadId}`);
+  }
+
+  /**
+   * Runs a response reader under a command. On a cancellation in the
+   * middle, the rest of the response goes to a recovery task (which takes
+   * over the command's hold on the connection); on any other failure that
+   * leaves the response half-read, the connection is closed.
+   */
+  async #guard<T>(
+    response: ResponseReader,
+    handOff: () => Permit,
+    fn: () => Promise<T>,
+  ): Promise<T> {
+    try {
+      return await fn();
+    } catch (e) {
+      if (!response.done && !this.#closed) {
+        if (isCancellation(e)) this.#recover(response, handOff());
+        else this.#destroy();
+      }
+      throw e;
+    }
+  }
+
+  /** Sends a query or an execute, and returns the response reader. */
+  async #start(
+    sql: string,
+    params: readonly Param[] | undefined,
+    signal: AbortSignal | undefined,
+  ): Promise<ResponseReader> {
+    if (params === undefined) {
+      this.#send(new PacketBuilder(sql.length + 8).u8(COM.QUERY).string(sql).finish());
+      await this.#flush(signal);
+      return new ResponseReader(this.#packets, { deprecateEof: this.#deprecateEof, binary: false });
+    }
+    const statement = await this.#prepare(sql, signal);
+    if (params.length !== statement.params) {
+      throw new RangeError(
+        `Cannot execute statement: it takes ${statement.params} parameters: ` +
+          `current count is ${params.length}`,
+      );
+    }
+    const out = new PacketBuilder().u8(COM.STMT_EXECUTE).u32(statement.id).u8(0).u32(1);
+    if (params.length > 0) encodeParams(out, params);
+    this.#send(out.finish());
+    await this.#flush(signal);
+    return new ResponseReader(this.#packets, { deprecateEof: this.#deprecateEof, binary: true });
+  }
+
+  async #prepare(sql: string, signal: AbortSignal | undefined): Promise<Statement> {
+    const cached = this.#statements.get(sql);
+    if (cached) {
+      this.#statements.delete(sql); // most recently used goes last
+      this.#statements.set(sql, cached);
+      return cached;
+    }
+    this.#send(new PacketBuilder(sql.length + 8).u8(COM.STMT_PREPARE).string(sql).finish());
+    await this.#flush(signal);
+    try {
+      const first = await this.#packets.read({ signal });
+      if (first[0] === 0xff) throw parseError(first);
+      const c = new PacketCursor(first, 1);
+      const statement = { id: c.u32(), columns: c.u16(), params: c.u16() };
+      for (const count of [statement.params, statement.columns]) {
+        if (count === 0) continue;
+        for (let i = 0; i < count; i++) parseColumn(await this.#packets.read({ signal }));
+        if (!this.#deprecateEof) await this.#packets.read({ signal });
+      }
+      this.#statements.set(sql, statement);
+      if (this.#statements.size > MAX_STATEMENTS) {
+        const [oldSql, old] = this.#statements.entries().next().value!;
+        this.#statements.delete(oldSql);
+        this.#send(new PacketBuilder(5).u8(COM.STMT_CLOSE).u32(old.id).finish());
+      }
+      return statement;
+    } catch (e) {
+      // A prepare cut short leaves definitions unread: the connection cannot go on.
+      if (!(e instanceof MysqlError)) this.#destroy();
+      throw e;
+    }
+  }
+
+  /**
+   * Runs one statement and returns its result: all rows at once. With
+   * `params` (even `[]`) the statement is prepared (once per connection)
+   * and executed over the binary protocol, the values never entering the
+   * SQL text; without, it is sent as text (`COM_QUERY`).
+   *
+   * @param sql The statement; `?` marks parameters.
+   * @param params The parameters' values.
+   * @param options `signal` and `timeout`.
+   * @returns The result.
+   * @throws {MysqlError} The server's error, with `code` and `sqlState`.
+   * @throws {TypeError} If the SQL returns several result sets: use {@linkcode queryAll}.
+   */
+  async query(sql: string, params?: readonly Param[], options?: CommandOptions): Promise<Result> {
+    const results = await this.#queryAll("query", sql, params, options);
+    if (results.length !== 1) {
+      throw new TypeError(
+        `Cannot query: the statement must return one result: it returned ${results.length}; ` +
+          `use queryAll()`,
+      );
+    }
+    return results[0];
+  }
+
+  /**
+   * Runs one or several statements (`;`-separated, or a procedure call)
+   * and returns every result set.
+   *
+   * @param sql The statements.
+   * @param params The parameters, for a single prepared statement (e.g. `CALL p(?)`).
+   * @param options `signal` and `timeout`.
+   * @returns The results in order.
+   * @throws {MysqlError} The server's error; results before it are lost.
+   */
+  queryAll(sql: string, params?: readonly Param[], options?: CommandOptions): Promise<Result[]> {
+    return this.#queryAll("query", sql, params, options);
+  }
+
+  #queryAll(
+    what: string,
+    sql: string,
+    params: readonly Param[] | undefined,
+    options: CommandOptions | undefined,
+  ): Promise<Result[]> {
+    return this.#command(what, options, async (signal, handOff) => {
+      const response = await this.#start(sql, params, signal);
+      return await this.#guard(response, handOff, async () => {
+        const results: Result[] = [];
+        for (;;) {
+          const head = await response.nextSet(signal);
+          if (head === null) return results;
+          if (head.ok) {
+            results.push({ ...head.ok, columns: [], rows: [] });
+            continue;
+          }
+          const rows: Row[] = [];
+          await response.readRows(rows, signal);
+          results.push({ ...response.lastOk!, columns: head.columns, rows });
+        }
+      });
+    });
+  }
+
+  /**
+   * Streams the rows of a query as they arrive: only the row being read is
+   * in memory. The connection is held until the iteration ends; leaving
+   * the loop early kills the rest of the query on the server.
+   *
+   * @param sql The query.
+   * @param params The parameters (binary protocol), or none (text protocol).
+   * @param options `signal` (for the whole iteration).
+   * @returns The rows, as an async iterable.
+   */
+  rows(sql: string, params?: readonly Param[], options?: { signal?: AbortSignal }): RowStream {
+    let columns: Column[] = [];
+    return {
+      get columns() {
+        return columns;
+      },
+      [Symbol.asyncIterator]: () => this.#rowsOf(sql, params, options, (c) => columns = c),
+    };
+  }
+
+  async *#rowsOf(
+    sql: string,
+    params: readonly Param[] | undefined,
+    options: { signal?: AbortSignal } | undefined,
+    onColumns: (columns: Column[]) => void,
+  ): AsyncGenerator<Row> {
+    this.#checkOpen("stream rows");
+    const signal = options?.signal;
+    const permit = await this.#lock.acquire({ signal });
+    let response: ResponseReader | undefined;
+    let completed = false;
+    try {
+      this.#checkOpen("stream rows");
+      response = await this.#start(sql, params, signal);
+      const head = await response.nextSet(signal);
+      if (head !== null) {
+        onColumns(head.columns);
+        for (;;) {
+          const row = await response.nextRow(signal);
+          if (row === null) break;
+          yield row;
+        }
+        if (!response.done) {
+          throw new TypeError(
+            "Cannot stream rows: the statement must return one result: it returned more; use queryAll()",
+          );
+        }
+      }
+      completed = true;
+    } catch (e) {
+      if (e instanceof MysqlConnectionLostError || e instanceof MysqlProtocolError) this.#destroy();
+      throw e;
+    } finally {
+      if (!completed && response !== undefined && !response.done && !this.#closed) {
+        // Cancelled, or the loop was left early: the rest is killed and skipped in the background.
+        this.#recover(response, permit);
+      } else {
+        permit.release();
+      }
+    }
+  }
+
+  /**
+   * Sends `COM_PING`.
+   *
+   * @param options `signal` and `timeout`.
+   * @throws {MysqlConnectionLostError} If the server is gone.
+   */
+  async ping(options?: CommandOptions): Promise<void> {
+    await this.#command("ping", options, async (signal) => {
+      this.#send(new Uint8Array([COM.PING]));
+      await this.#flush(signal);
+      try {
+        const payload = await this.#packets.read({ signal });
+        if (payload[0] === 0xff) throw parseError(payload);
+        parseOk(payload);
+      } catch (e) {
+        if (isCancellation(e)) this.#destroy();
+        throw e;
+      }
+    });
+  }
+
+  /**
+   * Sends `COM_QUIT` (after the command in progress) and closes the
+   * connection. Closing twice does nothing.
+   */
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    let permit: Permit | undefined;
+    try {
+      permit = await this.#lock.acquire({ signal: AbortSignal.timeout(5_000) });
+    } catch {
+      // A command that never ends: close anyway.
+    }
+    if (!this.#closed) {
+      this.#closed = true;
+      try {
+        writePacket(this.#conn.writer, new Uint8Array([COM.QUIT]), 0);
+      } catch {
+        // already failed: nothing to say goodbye to
+      }
+      await this.#conn[Symbol.asyncDispose]().catch(() => {});
+    }
+    permit?.release();
+  }
+
+  /** Same as {@linkcode close}. */
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.close();
+  }
+}

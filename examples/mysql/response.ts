@@ -1,0 +1,320 @@
+/**
+ * Reading the response to `COM_QUERY` and `COM_STMT_EXECUTE` one packet at
+ * a time: OK or ERR, or a result set (column count, column definitions,
+ * rows, the closing EOF/OK), possibly followed by more result sets.
+ *
+ * The reader's state moves only once a whole packet has been read, so a
+ * cancelled read leaves it where it was, and the rest of the response can
+ * still be read (or skipped) afterwards.
+ *
+ * @module
+ */
+
+import { PacketCursor } from "./buffer.ts";
+import { MysqlError, MysqlProtocolError } from "./errors.ts";
+import { MAX_PACKET_PART, type PacketReader } from "./framing.ts";
+import {
+  binaryRowDecoder,
+  type Column,
+  parseColumn,
+  type Row,
+  type RowDecoder,
+  textRowDecoder,
+} from "./types.ts";
+
+/** The server status flag: another result set follows. */
+export const MORE_RESULTS = 0x0008;
+
+/** What an OK packet (or the end of a result set) reports. */
+export interface OkInfo {
+  /** Rows changed, deleted or inserted by the statement. */
+  affectedRows: number;
+  /** The AUTO_INCREMENT id the statement generated, or 0. */
+  insertId: number;
+  /** How many warnings the statement raised. */
+  warningCount: number;
+  /** The server status flags. */
+  status: number;
+  /** The server's human-readable info, e.g. "Records: 3  Duplicates: 0  Warnings: 0". */
+  info: string;
+}
+
+/**
+ * Reads an ERR packet into a {@linkcode MysqlError}.
+ *
+ * @param payload The packet (starting with 0xFF).
+ * @returns The error.
+ *
+ * @example
+ * ```ts
+ * import { parseError } from "./response.ts";
+ * import { assertEquals } from "@std/assert";
+ *
+ * const e = parseError(new Uint8Array([0xff, 0x28, 0x04, 0x23, ...new TextEncoder().encode("42000oops")]));
+ * assertEquals([e.code, e.sqlState], [1064, "42000"]);
+ * ```
+ */
+export function parseError(payload: Uint8Array): MysqlError {
+  const c = new PacketCursor(payload, 1);
+  const code = c.u16();
+  let sqlState = "HY000";
+  if (c.remaining >= 6 && c.bytes[c.pos] === 0x23) {
+    c.pos++;
+    sqlState = new TextDecoder().decode(c.bytesN(5));
+  }
+  return new MysqlError(c.restString(), code, sqlState);
+}
+
+/**
+ * Reads an OK packet (0x00, or 0xFE when it closes a result set).
+ *
+ * @param payload The packet.
+ * @returns What it reports.
+ *
+ * @example
+ * ```ts
+ * import { parseOk } from "./response.ts";
+ * import { assertEquals } from "@std/assert";
+ *
+ * assertEquals(parseOk(new Uint8Array([0, 1, 5, 2, 0, 0, 0])).insertId, 5);
+ * ```
+ */
+export function parseOk(payload: Uint8Array): OkInfo {
+  const c = new PacketCursor(payload, 1);
+  const affectedRows = c.lenencInt();
+  const insertId = c.lenencInt();
+  const status = c.remaining >= 2 ? c.u16() : 0;
+  const warningCount = c.remaining >= 2 ? c.u16() : 0;
+  let info = "";
+  if (c.remaining > 0) {
+    // A length-encoded string when session tracking is on, else the rest.
+    info = c.restString();
+  }
+  return { affectedRows, insertId, warningCount, status, info };
+}
+
+/** Row decoders by the columns they decode, shared by every connection. */
+const decoders = new Map<string, RowDecoder>();
+const MAX_DECODERS = 512;
+
+/**
+ * The row decoder for these columns: made once for each set of columns
+ * (a prepared statement's result gets the same one at every execution).
+ */
+function rowDecoder(columns: Column[], binary: boolean): RowDecoder {
+  let key = binary ? "b" : "t";
+  for (const c of columns) {
+    key += `\0${c.name}\0${c.type}.${c.flags}.${c.charset}.${c.decimals}`;
+  }
+  let decode = decoders.get(key);
+  if (decode === undefined) {
+    decode = binary ? binaryRowDecoder(columns) : textRowDecoder(columns);
+    if (decoders.size >= MAX_DECODERS) decoders.delete(decoders.keys().next().value!);
+    decoders.set(key, decode);
+  }
+  return decode;
+}
+
+/** The parts of a response, in the order they come. */
+type Stage = "head" | "columns" | "columnsEof" | "rows" | "done";
+
+/** The head of one result set: its columns (none for an OK) and, for an OK, what it reports. */
+export interface ResultHead {
+  /** The columns; empty when the statement returned no rows (an OK packet). */
+  columns: Column[];
+  /** The OK packet, when the statement returned no rows. */
+  ok?: OkInfo;
+}
+
+/**
+ * Reads one command's response, packet by packet, with a state that only
+ * moves once a packet is whole.
+ *
+ * @example
+ * ```ts
+ * import { StreamReader } from "../../mod.ts";
+ * import { PacketReader } from "./framing.ts";
+ * import { ResponseReader } from "./response.ts";
+ * import { assertEquals } from "@std/assert";
+ *
+ * const stream = new StreamReader();
+ * stream.feedData(new Uint8Array([7, 0, 0, 1, 0, 1, 0, 2, 0, 0, 0])); // OK, 1 row affected
+ * const packets = new PacketReader(stream);
+ * packets.sequenceId = 1;
+ * const response = new ResponseReader(packets, { deprecateEof: true, binary: false });
+ * assertEquals((await response.nextSet())?.ok?.affectedRows, 1);
+ * assertEquals(await response.nextSet(), null);
+ * ```
+ */
+export class ResponseReader {
+  readonly #packets: PacketReader;
+  readonly #deprecateEof: boolean;
+  readonly #binary: boolean;
+  #stage: Stage = "head";
+  #columnCount = 0;
+  #columns: Column[] = [];
+  #decode: RowDecoder | undefined;
+  /** The OK that closed the last result set. */
+  lastOk: OkInfo | undefined;
+
+  /**
+   * Starts reading a response.
+   *
+   * @param packets The connection's packet reader, its sequence id set.
+   * @param options `deprecateEof` when `CLIENT_DEPRECATE_EOF` was agreed;
+   *   `binary` for a `COM_STMT_EXECUTE` response.
+   */
+  constructor(packets: PacketReader, options: { deprecateEof: boolean; binary: boolean }) {
+    this.#packets = packets;
+    this.#deprecateEof = options.deprecateEof;
+    this.#binary = options.binary;
+  }
+
+  /** Whether the whole response has been read. */
+  get done(): boolean {
+    return this.#stage === "done";
+  }
+
+  /** The current result set's columns. */
+  get columns(): Column[] {
+    return this.#columns;
+  }
+
+  #endSet(status: number): void {
+    this.#stage = (status & MORE_RESULTS) !== 0 ? "head" : "done";
+  }
+
+  #fail(payload: Uint8Array): never {
+    this.#stage = "done";
+    throw parseError(payload);
+  }
+
+  /**
+   * Reads the head of the next result set (skipping the rest of the
+   * current one), or returns `null` when the response is over.
+   *
+   * @param signal Cancels the read.
+   * @returns The result set's columns, or its OK.
+   * @throws {MysqlError} If the server answered with an ERR packet.
+   */
+  async nextSet(signal?: AbortSignal): Promise<ResultHead | null> {
+    while (this.#stage === "rows" || this.#stage === "columns" || this.#stage === "columnsEof") {
+      if (this.#stage === "rows") await this.nextRow(signal);
+      else await this.#readColumns(signal);
+    }
+    if (this.#stage === "done") return null;
+    const payload = await this.#packets.read({ signal });
+    const first = payload[0];
+    if (first === 0x00) {
+      const ok = parseOk(payload);
+      this.lastOk = ok;
+      this.#columns = [];
+      this.#endSet(ok.status);
+      return { columns: [], ok };
+    }
+    if (first === 0xff) this.#fail(payload);
+    if (first === 0xfb) {
+      this.#stage = "done";
+      throw new MysqlProtocolError(
+        "Cannot read result: the server asked for a LOCAL INFILE, which this client does not send",
+      );
+    }
+    this.#columnCount = new PacketCursor(payload).lenencInt();
+    this.#columns = [];
+    this.#decode = undefined;
+    this.#stage = "columns";
+    await this.#readColumns(signal);
+    return { columns: this.#columns };
+  }
+
+  async #readColumns(signal: AbortSignal | undefined): Promise<void> {
+    while (this.#stage === "columns" && this.#columns.length < this.#columnCount) {
+      const payload = await this.#packets.read({ signal });
+      if (payload[0] === 0xff) this.#fail(payload);
+      this.#columns.push(parseColumn(payload));
+    }
+    if (this.#stage === "columns") this.#stage = this.#deprecateEof ? "rows" : "columnsEof";
+    if (this.#stage === "columnsEof") {
+      const payload = await this.#packets.read({ signal });
+      if (payload[0] !== 0xfe) {
+        this.#stage = "done";
+        throw new MysqlProtocolError(
+          `Cannot read result: the column definitions must end with an EOF packet (0xfe): ` +
+            `current value is 0x${payload[0].toString(16)}`,
+        );
+      }
+      this.#stage = "rows";
+    }
+    this.#decode = rowDecoder(this.#columns, this.#binary);
+  }
+
+  /**
+   * Reads the next row of the current result set, or returns `null` at its end.
+   *
+   * @param signal Cancels the read.
+   * @returns The row, or `null`.
+   * @throws {MysqlError} If the server sent an ERR instead of a row (e.g. the query was killed).
+   */
+  async nextRow(signal?: AbortSignal): Promise<Row | null> {
+    if (this.#stage !== "rows") return null;
+    const payload = await this.#packets.read(signal === undefined ? undefined : { signal });
+    return this.#row(payload);
+  }
+
+  /**
+   * Reads the rest of the current result set into `rows` (one loop, rather
+   * than one call per row).
+   *
+   * @param rows Where to append the rows.
+   * @param signal Cancels the read; the rows read so far stay in `rows`.
+   * @throws {MysqlError} If the server sent an ERR instead of a row.
+   */
+  async readRows(rows: Row[], signal?: AbortSignal): Promise<void> {
+    const options = signal === undefined ? undefined : { signal };
+    while (this.#stage === "rows") {
+      const row = this.#row(await this.#packets.read(options));
+      if (row !== null) rows.push(row);
+    }
+  }
+
+  /** A row packet's row, or `null` (the state moved on) for the packet that ends the set. */
+  #row(payload: Uint8Array): Row | null {
+    const first = payload[0];
+    if (first === 0xfe && payload.length < MAX_PACKET_PART) {
+      if (this.#deprecateEof) {
+        const ok = parseOk(payload);
+        this.lastOk = ok;
+        this.#endSet(ok.status);
+      } else {
+        const c = new PacketCursor(payload, 1);
+        const warningCount = c.remaining >= 2 ? c.u16() : 0;
+        const status = c.remaining >= 2 ? c.u16() : 0;
+        this.lastOk = { affectedRows: 0, insertId: 0, warningCount, status, info: "" };
+        this.#endSet(status);
+      }
+      return null;
+    }
+    if (first === 0xff) this.#fail(payload);
+    return this.#decode!(payload);
+  }
+
+  /**
+   * Reads and drops the rest of the response. An ERR ends it too (a killed
+   * query answers with one), and is not thrown.
+   *
+   * @param signal Cancels the read.
+   */
+  async skipAll(signal?: AbortSignal): Promise<void> {
+    while (this.#stage !== "done") {
+      try {
+        if (this.#stage === "rows") {
+          while (await this.nextRow(signal) !== null);
+        } else {
+          await this.nextSet(signal);
+        }
+      } catch (e) {
+        if (!(e instanceof MysqlError)) throw e;
+      }
+    }
+  }
+}
