@@ -52,11 +52,17 @@ export interface ReadOptions {
 export type Separator = Uint8Array | string | readonly (Uint8Array | string)[];
 
 const DEFAULT_LIMIT = 64 * 1024;
-/** The first read from a source asks for this much; it doubles while reads fill it. */
-const FIRST_READ = 8 * 1024;
+/**
+ * The first read from a source asks for this much; it doubles while reads
+ * fill it, and halves after reads that fill a quarter of it or less, down
+ * to {@linkcode MIN_READ}. A read waiting on an idle connection holds a
+ * buffer of this size, so it starts small.
+ */
+const FIRST_READ = 1024;
+const MIN_READ = 512;
 const MAX_READ = 256 * 1024;
-/** An empty buffer above this capacity is given back for a fresh, small one. */
-const SHRINK_ABOVE = 1024 * 1024;
+/** How many reads in a row must fill at most a quarter of the read size before it halves. */
+const SHRINK_AFTER = 2;
 /**
  * Small chunks are copied out in blocks of this size and handed out as
  * views: allocating one `ArrayBuffer` per line costs more than finding it.
@@ -73,6 +79,10 @@ const encoder = new TextEncoder();
 const rawDecoder = new TextDecoder("utf-8", { ignoreBOM: true });
 /** Decodes the start of a stream: drops a leading byte-order mark. */
 const startDecoder = new TextDecoder("utf-8");
+
+/** The empty buffer every reader starts with: nothing is allocated until data arrives. */
+const NO_BYTES = new Uint8Array(0);
+const NO_WORDS = new Uint32Array(0);
 
 const done: IteratorReturnResult<undefined> = Object.freeze({ done: true, value: undefined });
 
@@ -179,10 +189,14 @@ let replace: (reader: StreamReader, source: StreamReaderSource) => void;
  * it). Only one read may wait at a time; a second one rejects with an
  * `InvalidStateError`, as asyncio raises `RuntimeError`.
  *
- * Returned chunks are copies that the reader never writes again. Chunks
- * shorter than 4 KiB may be views into one shared, read-only-to-the-reader
- * `ArrayBuffer` (like Node's `Buffer` pool): call `chunk.slice()` before
- * transferring `chunk.buffer`.
+ * Returned chunks hold bytes that the reader never writes again. They may
+ * be views into an `ArrayBuffer` shared with other chunks (like Node's
+ * `Buffer` pool): a read that takes everything buffered gets the bytes the
+ * source read into, without a copy, and later reads go on in the same
+ * buffer after them. Call `chunk.slice()` before transferring
+ * `chunk.buffer`. The reader allocates nothing until data arrives, reads in
+ * sizes that follow the traffic (1 KiB at first, up to 256 KiB), and lets go
+ * of what it no longer needs, so an idle connection costs little.
  *
  * @example Reading lines from a socket
  * ```ts
@@ -219,15 +233,21 @@ export class StreamReader {
   }
 
   readonly #limit: number;
-  #buf: Uint8Array<ArrayBuffer> = new Uint8Array(0);
-  #words: Uint32Array = new Uint32Array(0);
+  #buf: Uint8Array<ArrayBuffer> = NO_BYTES;
+  #words: Uint32Array = NO_WORDS;
   /** Unread bytes are `#buf[#start, #end)`. */
   #start = 0;
   #end = 0;
+  /**
+   * `#buf[0, #given)` was handed out as a chunk (a view, not a copy): the
+   * reader never writes there again, so the buffer is never rewound while
+   * this is above 0.
+   */
+  #given = 0;
   /** Stream position of `#buf[#start]`: how many bytes were consumed. */
   #consumed = 0;
   /** The last copied-out block, and the stream position of its first byte. */
-  #out: ArrayBuffer = new ArrayBuffer(0);
+  #out: ArrayBuffer = NO_BYTES.buffer;
   #outPos = 0;
   #eof = false;
   #failed = false;
@@ -237,6 +257,8 @@ export class StreamReader {
   /** Whether a read from the source is in flight. */
   #pulling = false;
   #readSize = FIRST_READ;
+  /** Reads in a row that filled at most a quarter of `#readSize`. */
+  #smallReads = 0;
   /** Where `readUntil` resumes after waiting, relative to `#start`. */
   #nextOffset = 0;
   #conn: Reader | null = null;
@@ -1066,22 +1088,40 @@ export class StreamReader {
 
   // ------------------------------------------------------- buffer and source
 
-  /** Copies out and consumes `n` buffered bytes. */
+  /**
+   * Consumes `n` buffered bytes and returns them as bytes the reader never
+   * writes again: when they are all that is buffered and fill at least an
+   * eighth of the buffer, the buffer's own bytes (a view: the next reads go
+   * on after them, so a large read costs no copy and no allocation of its
+   * own); else a copy.
+   */
   #take(n: number): Uint8Array<ArrayBuffer> {
     const start = this.#start;
-    this.#start = start + n;
+    const end = start + n;
+    this.#start = end;
     const position = this.#consumed;
     this.#consumed = position + n;
-    if (n >= OWN_COPY) return this.#buf.slice(start, start + n);
+    const buf = this.#buf;
+    if (end === this.#end && n > 0 && n * 8 >= buf.length) {
+      this.#given = end;
+      return new Uint8Array(buf.buffer, start, n);
+    }
+    if (n >= OWN_COPY) return buf.slice(start, end);
     const at = position - this.#outPos;
     const block = this.#out;
     // A detached block (its buffer transferred by a caller) has length 0.
-    if (at >= 0 && at + n <= block.byteLength) return new Uint8Array(block, at, n);
+    if (at >= 0 && at + n <= block.byteLength) {
+      // A block used up is let go, so that an idle reader holds none.
+      if (at + n === block.byteLength) this.#out = NO_BYTES.buffer;
+      return new Uint8Array(block, at, n);
+    }
     if (n === 0) return new Uint8Array(0);
     const live = this.#end - start;
-    const fresh = this.#buf.slice(start, start + (live < BLOCK ? live : BLOCK)).buffer;
-    this.#out = fresh;
-    this.#outPos = position;
+    const fresh = buf.slice(start, start + (live < BLOCK ? live : BLOCK)).buffer;
+    if (n < fresh.byteLength) {
+      this.#out = fresh;
+      this.#outPos = position;
+    }
     return new Uint8Array(fresh, 0, n);
   }
 
@@ -1105,27 +1145,37 @@ export class StreamReader {
   /**
    * Makes room for at least `min` more bytes after `#end`. Never called while
    * a read from a conn is in flight (it writes into the buffer). The rule:
-   * an empty buffer rewinds to its start (and is swapped for a small one if it
-   * grew past 1 MiB); unread bytes move to the front only when at least as
-   * many bytes were consumed before them, so each byte moves at most once per
-   * byte consumed; otherwise the buffer doubles.
+   * a buffer part of which was handed out goes on after that part while it
+   * has room, else is let go for a fresh one (twice the read size, so that
+   * several large reads share it); an empty buffer rewinds to its start (and
+   * is swapped for a smaller one if it is more than twice what is needed, or
+   * for a fresh one once a caller transferred it); unread bytes move to the
+   * front only when at least as many bytes were consumed before them, so
+   * each byte moves at most once per byte consumed; otherwise the buffer
+   * doubles.
    */
   #makeRoom(min: number): void {
-    const live = this.#end - this.#start;
+    const start = this.#start;
+    const live = this.#end - start;
     const capacity = this.#buf.length;
-    if (live === 0) {
-      this.#start = this.#end = 0;
-      if (capacity < min || capacity > SHRINK_ABOVE) {
-        this.#setBuffer(new Uint8Array(capacityFor(Math.max(min, this.#readSize))));
+    const want = Math.max(min, this.#readSize);
+    if (this.#given > 0) {
+      if (capacity - this.#end >= min) return;
+      this.#given = 0;
+      const fresh = new Uint8Array(capacityFor(live + Math.max(2 * want, BLOCK)));
+      if (live > 0) fresh.set(this.#buf.subarray(start, this.#end));
+      this.#setBuffer(fresh);
+    } else if (live === 0) {
+      if (capacity < min || capacity > 2 * capacityFor(want)) {
+        this.#setBuffer(new Uint8Array(capacityFor(want)));
       }
+    } else if (capacity - this.#end >= min) {
       return;
-    }
-    if (capacity - this.#end >= min) return;
-    if (this.#start >= live && live + min <= capacity) {
-      this.#buf.copyWithin(0, this.#start, this.#end);
+    } else if (start >= live && live + min <= capacity) {
+      this.#buf.copyWithin(0, start, this.#end);
     } else {
       const grown = new Uint8Array(capacityFor(Math.max(capacity * 2, live + min)));
-      grown.set(this.#buf.subarray(this.#start, this.#end));
+      grown.set(this.#buf.subarray(start, this.#end));
       this.#setBuffer(grown);
     }
     this.#start = 0;
@@ -1168,7 +1218,11 @@ export class StreamReader {
   }
 
   #pullConn(conn: Reader): void {
-    this.#makeRoom(this.#readSize);
+    const size = this.#readSize;
+    // After a handed-out chunk, half the read size is room enough: the
+    // buffer is then used up before a fresh one is allocated.
+    const left = this.#buf.length - this.#end;
+    this.#makeRoom(this.#given > 0 && left >= size / 2 ? left : size);
     const at = this.#end;
     const room = this.#buf.length - at;
     this.#pulling = true;
@@ -1184,10 +1238,26 @@ export class StreamReader {
         this.#eof = true;
       } else if (n > 0) {
         this.#end += n;
-        if (n === room && this.#readSize < MAX_READ) this.#readSize *= 2;
+        this.#adaptReadSize(n, room);
       }
       this.#wake();
     }, (e) => this.#pullFailed(e, true));
+  }
+
+  /** Doubles the read size after a read that filled its room, halves it after small ones. */
+  #adaptReadSize(n: number, room: number): void {
+    const size = this.#readSize;
+    if (n === room) {
+      this.#smallReads = 0;
+      if (size < MAX_READ && room >= size) this.#readSize = size * 2;
+    } else if (n * 4 <= size && size > MIN_READ) {
+      if (++this.#smallReads >= SHRINK_AFTER) {
+        this.#smallReads = 0;
+        this.#readSize = size / 2;
+      }
+    } else {
+      this.#smallReads = 0;
+    }
   }
 
   #pullStream(stream: ReadableStreamDefaultReader<Uint8Array> | ReadableStreamBYOBReader): void {
