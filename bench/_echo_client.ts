@@ -12,6 +12,7 @@
  *
  * Exits when stdin ends.
  */
+import { stdinLines } from "./_stdin_lines.ts";
 
 const encoder = new TextEncoder();
 let conns: Deno.TcpConn[] = [];
@@ -44,25 +45,13 @@ async function pingPong(conn: Deno.Conn, index: number, rounds: number): Promise
   return rounds;
 }
 
-async function* commands(): AsyncGenerator<string> {
-  let pending = "";
-  for await (const text of Deno.stdin.readable.pipeThrough(new TextDecoderStream())) {
-    pending += text;
-    let nl: number;
-    while ((nl = pending.indexOf("\n")) >= 0) {
-      yield pending.slice(0, nl);
-      pending = pending.slice(nl + 1);
-    }
-  }
-}
-
 async function answer(line: string): Promise<void> {
   const bytes = encoder.encode(line + "\n");
   let written = 0;
   while (written < bytes.length) written += await Deno.stdout.write(bytes.subarray(written));
 }
 
-for await (const command of commands()) {
+for await (const command of stdinLines()) {
   const [verb, ...args] = command.split(" ");
   if (verb === "open") {
     const [port, n, s] = args.map(Number);

@@ -9,8 +9,10 @@
  *     deno task bench bench/server_bench.ts
  *
  * Groups: 100 connections × 1 KiB messages, 10 connections × 64 KiB.
- * After the run, requests per second of every contender and the ratio to
- * the bare loop are printed.
+ * After the run, the median requests per second of every contender are
+ * printed, and for aio its ratio to the bare loop: each measured aio round
+ * is paired with an untimed bare round run just before it, so that the
+ * ratio compares the two under the same machine load.
  */
 import { startServer } from "../mod.ts";
 
@@ -81,28 +83,49 @@ const servers = {
 // ------------------------------------------------------------------ benches
 
 const RUNS = { n: 10, warmup: 3 };
-/** Requests per second of every measured iteration, by group and name. */
-const rates = new Map<string, Map<string, number[]>>();
+const BARE = Object.values(servers)[0];
+
+/** One round of ping-pongs against the server at `port`; returns requests per second. */
+async function round(
+  port: number,
+  conns: number,
+  size: number,
+  rounds: number,
+  b?: Deno.BenchContext,
+): Promise<number> {
+  if (await ask(`open ${port} ${conns} ${size}`) !== "ready") throw new Error("open failed");
+  b?.start();
+  const t0 = performance.now();
+  const answer = await ask(`go ${rounds}`);
+  const elapsed = performance.now() - t0;
+  b?.end();
+  await ask("close");
+  if (answer !== `done ${conns * rounds}`) throw new Error(`unexpected: ${answer}`);
+  return conns * rounds / (elapsed / 1000);
+}
+
+interface Seen {
+  rates: number[];
+  /** Each measured round's rate over that of a bare round run just before it. */
+  ratios: number[];
+}
+const results = new Map<string, Map<string, Seen>>();
 
 function group(label: string, conns: number, size: number, rounds: number): void {
-  const byName = new Map<string, number[]>();
-  rates.set(label, byName);
-  let first = true;
+  const byName = new Map<string, Seen>();
+  results.set(label, byName);
   for (const [name, port] of Object.entries(servers)) {
-    const seen: number[] = [];
+    const seen: Seen = { rates: [], ratios: [] };
     byName.set(name, seen);
-    Deno.bench(name, { group: label, baseline: first, ...RUNS }, async (b) => {
-      if (await ask(`open ${port} ${conns} ${size}`) !== "ready") throw new Error("open failed");
-      b.start();
-      const t0 = performance.now();
-      const answer = await ask(`go ${rounds}`);
-      const elapsed = performance.now() - t0;
-      b.end();
-      await ask("close");
-      if (answer !== `done ${conns * rounds}`) throw new Error(`unexpected: ${answer}`);
-      seen.push(conns * rounds / (elapsed / 1000));
+    const baseline = port === BARE;
+    Deno.bench(name, { group: label, baseline, ...RUNS }, async (b) => {
+      // The machine's load swings: a bare round right before each measured
+      // one gives a ratio that compares the two under the same load.
+      const bare = baseline ? 0 : await round(BARE, conns, size, rounds);
+      const rate = await round(port, conns, size, rounds, b);
+      seen.rates.push(rate);
+      if (!baseline) seen.ratios.push(rate / bare);
     });
-    first = false;
   }
 }
 
@@ -115,15 +138,13 @@ const median = (xs: number[]) => {
 };
 
 globalThis.addEventListener("unload", () => {
-  for (const [label, byName] of rates) {
-    const [bare, ...others] = [...byName];
-    const base = median(bare[1]);
-    console.log(`${label}: ${bare[0]}: ${Math.round(base)} req/s (median)`);
-    for (const [name, seen] of others) {
-      const rate = median(seen);
-      console.log(
-        `${label}: ${name}: ${Math.round(rate)} req/s (median), ${(rate / base).toFixed(2)}× bare`,
-      );
+  for (const [label, byName] of results) {
+    for (const [name, { rates, ratios }] of byName) {
+      const ratio = ratios.length === 0
+        ? ""
+        : `, ${median(ratios).toFixed(2)}× bare (median of ${ratios.length} paired rounds, ` +
+          `${Math.min(...ratios).toFixed(2)}–${Math.max(...ratios).toFixed(2)})`;
+      console.log(`${label}: ${name}: ${Math.round(median(rates))} req/s (median)${ratio}`);
     }
   }
 });

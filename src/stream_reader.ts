@@ -1090,10 +1090,10 @@ export class StreamReader {
 
   /**
    * Consumes `n` buffered bytes and returns them as bytes the reader never
-   * writes again: when they are all that is buffered and fill at least an
-   * eighth of the buffer, the buffer's own bytes (a view: the next reads go
-   * on after them, so a large read costs no copy and no allocation of its
-   * own); else a copy.
+   * writes again: when they fill at least an eighth of the buffer and are
+   * either all that is buffered or 4 KiB or more, the buffer's own bytes (a
+   * view: the reader writes only after them from then on, so a large read
+   * costs no copy and no allocation of its own); else a copy.
    */
   #take(n: number): Uint8Array<ArrayBuffer> {
     const start = this.#start;
@@ -1102,7 +1102,7 @@ export class StreamReader {
     const position = this.#consumed;
     this.#consumed = position + n;
     const buf = this.#buf;
-    if (end === this.#end && n > 0 && n * 8 >= buf.length) {
+    if (n > 0 && n * 8 >= buf.length && (n >= OWN_COPY || end === this.#end)) {
       this.#given = end;
       return new Uint8Array(buf.buffer, start, n);
     }

@@ -19,28 +19,10 @@
  */
 
 import { startServer } from "../mod.ts";
+import { parseToolArgs } from "./_args.ts";
 
 const PING = 100;
 const WAVE = 500;
-
-function parseArgs(args: string[]): { connections: number; client: boolean; port: number } {
-  const options = { connections: 10_000, client: false, port: 0 };
-  for (let i = 0; i < args.length; i++) {
-    const arg = args[i];
-    const value = () => {
-      const v = Number(args[++i]);
-      if (!Number.isSafeInteger(v) || v <= 0) {
-        throw new RangeError(`${arg} needs a positive integer: got ${args[i]}`);
-      }
-      return v;
-    };
-    if (arg === "--connections") options.connections = value();
-    else if (arg === "--port") options.port = value();
-    else if (arg === "--client") options.client = true;
-    else throw new TypeError(`unknown argument ${arg}`);
-  }
-  return options;
-}
 
 /** Opens `n` connections, pings each once, then waits for stdin to end and closes them. */
 async function runClients(port: number, n: number): Promise<void> {
@@ -162,7 +144,7 @@ async function runServer(n: number): Promise<number> {
 }
 
 if (import.meta.main) {
-  const options = parseArgs(Deno.args);
+  const options = parseToolArgs(Deno.args, { connections: 10_000, port: 0 });
   if (options.client) await runClients(options.port, options.connections);
   else Deno.exit(await runServer(options.connections));
 }
