@@ -126,7 +126,7 @@ const COPY_BELOW = 16 * 1024;
  * holds little, and a burst up to this size still goes out in one write.
  */
 const TAIL_SIZE = 64 * 1024;
-const FIRST_TAIL = 2 * 1024;
+const FIRST_TAIL = 512;
 
 const OPEN = 0;
 /** `writeEof()` was called: no more writes; the write side shuts down once flushed. */
