@@ -1148,11 +1148,10 @@ export class StreamReader {
    * a buffer part of which was handed out goes on after that part while it
    * has room, else is let go for a fresh one (twice the read size, so that
    * several large reads share it); an empty buffer rewinds to its start (and
-   * is swapped for a smaller one if it is more than twice what is needed, or
-   * for a fresh one once a caller transferred it); unread bytes move to the
-   * front only when at least as many bytes were consumed before them, so
-   * each byte moves at most once per byte consumed; otherwise the buffer
-   * doubles.
+   * is swapped for a smaller one if it is more than twice what is needed);
+   * unread bytes move to the front only when at least as many bytes were
+   * consumed before them, so each byte moves at most once per byte consumed;
+   * otherwise the buffer doubles.
    */
   #makeRoom(min: number): void {
     const start = this.#start;
