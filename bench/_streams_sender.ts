@@ -8,6 +8,7 @@
  * `frames` (FRAMES frames: a 4-byte big-endian length, then 100 bytes).
  */
 import { BULK, FRAMES, LINES } from "./_streams_sizes.ts";
+import { stdinLines } from "./_stdin_lines.ts";
 
 const CHUNK = 1024 * 1024;
 
@@ -52,19 +53,7 @@ async function writeAll(conn: Deno.Conn, bytes: Uint8Array): Promise<void> {
   while (written < bytes.length) written += await conn.write(bytes.subarray(written));
 }
 
-async function* commands(): AsyncGenerator<string> {
-  let pending = "";
-  for await (const text of Deno.stdin.readable.pipeThrough(new TextDecoderStream())) {
-    pending += text;
-    let nl: number;
-    while ((nl = pending.indexOf("\n")) >= 0) {
-      yield pending.slice(0, nl);
-      pending = pending.slice(nl + 1);
-    }
-  }
-}
-
-for await (const command of commands()) {
+for await (const command of stdinLines()) {
   const [kind, port] = command.split(" ");
   const make = payloads[kind];
   if (!make) throw new Error(`Unknown payload kind: ${kind}`);

@@ -52,11 +52,17 @@ export interface ReadOptions {
 export type Separator = Uint8Array | string | readonly (Uint8Array | string)[];
 
 const DEFAULT_LIMIT = 64 * 1024;
-/** The first read from a source asks for this much; it doubles while reads fill it. */
-const FIRST_READ = 8 * 1024;
+/**
+ * The first read from a source asks for this much; it doubles while reads
+ * fill it, and halves after reads that fill a quarter of it or less, down
+ * to {@linkcode MIN_READ}. A read waiting on an idle connection holds a
+ * buffer of this size, so it starts small.
+ */
+const FIRST_READ = 1024;
+const MIN_READ = 512;
 const MAX_READ = 256 * 1024;
-/** An empty buffer above this capacity is given back for a fresh, small one. */
-const SHRINK_ABOVE = 1024 * 1024;
+/** How many reads in a row must fill at most a quarter of the read size before it halves. */
+const SHRINK_AFTER = 2;
 /**
  * Small chunks are copied out in blocks of this size and handed out as
  * views: allocating one `ArrayBuffer` per line costs more than finding it.
@@ -73,6 +79,10 @@ const encoder = new TextEncoder();
 const rawDecoder = new TextDecoder("utf-8", { ignoreBOM: true });
 /** Decodes the start of a stream: drops a leading byte-order mark. */
 const startDecoder = new TextDecoder("utf-8");
+
+/** The empty buffer every reader starts with: nothing is allocated until data arrives. */
+const NO_BYTES = new Uint8Array(0);
+const NO_WORDS = new Uint32Array(0);
 
 const done: IteratorReturnResult<undefined> = Object.freeze({ done: true, value: undefined });
 
@@ -179,10 +189,15 @@ let replace: (reader: StreamReader, source: StreamReaderSource) => void;
  * it). Only one read may wait at a time; a second one rejects with an
  * `InvalidStateError`, as asyncio raises `RuntimeError`.
  *
- * Returned chunks are copies that the reader never writes again. Chunks
- * shorter than 4 KiB may be views into one shared, read-only-to-the-reader
- * `ArrayBuffer` (like Node's `Buffer` pool): call `chunk.slice()` before
- * transferring `chunk.buffer`.
+ * Returned chunks hold bytes that the reader never writes again, and never
+ * share an `ArrayBuffer` with bytes the reader still holds. A read that
+ * takes everything buffered may get the very bytes the source read into
+ * (no copy; the reader then lets go of that buffer). Chunks shorter than
+ * 4 KiB may be views into one shared block of bytes already consumed (like
+ * Node's `Buffer` pool): call `chunk.slice()` before transferring
+ * `chunk.buffer`. The reader allocates nothing until data arrives, reads in
+ * sizes that follow the traffic (1 KiB at first, up to 256 KiB), and lets go
+ * of what it no longer needs, so an idle connection costs little.
  *
  * @example Reading lines from a socket
  * ```ts
@@ -219,15 +234,15 @@ export class StreamReader {
   }
 
   readonly #limit: number;
-  #buf: Uint8Array<ArrayBuffer> = new Uint8Array(0);
-  #words: Uint32Array = new Uint32Array(0);
+  #buf: Uint8Array<ArrayBuffer> = NO_BYTES;
+  #words: Uint32Array = NO_WORDS;
   /** Unread bytes are `#buf[#start, #end)`. */
   #start = 0;
   #end = 0;
   /** Stream position of `#buf[#start]`: how many bytes were consumed. */
   #consumed = 0;
   /** The last copied-out block, and the stream position of its first byte. */
-  #out: ArrayBuffer = new ArrayBuffer(0);
+  #out: ArrayBuffer = NO_BYTES.buffer;
   #outPos = 0;
   #eof = false;
   #failed = false;
@@ -237,6 +252,8 @@ export class StreamReader {
   /** Whether a read from the source is in flight. */
   #pulling = false;
   #readSize = FIRST_READ;
+  /** Reads in a row that filled at most a quarter of `#readSize`. */
+  #smallReads = 0;
   /** Where `readUntil` resumes after waiting, relative to `#start`. */
   #nextOffset = 0;
   #conn: Reader | null = null;
@@ -1066,22 +1083,43 @@ export class StreamReader {
 
   // ------------------------------------------------------- buffer and source
 
-  /** Copies out and consumes `n` buffered bytes. */
+  /**
+   * Consumes `n` buffered bytes and returns them as bytes the reader never
+   * writes again. A take of everything buffered that fills at least half of
+   * the buffer, with no read from the source in flight, gets the buffer's
+   * own bytes (a view, no copy) and the reader lets go of that buffer: a
+   * chunk never shares its `ArrayBuffer` with bytes the reader still holds,
+   * so transferring it loses nothing. Otherwise a copy.
+   */
   #take(n: number): Uint8Array<ArrayBuffer> {
     const start = this.#start;
-    this.#start = start + n;
+    const end = start + n;
+    this.#start = end;
     const position = this.#consumed;
     this.#consumed = position + n;
-    if (n >= OWN_COPY) return this.#buf.slice(start, start + n);
+    const buf = this.#buf;
+    if (n > 0 && end === this.#end && !this.#pulling && n * 2 >= buf.length) {
+      this.#buf = NO_BYTES;
+      this.#words = NO_WORDS;
+      this.#start = this.#end = 0;
+      return new Uint8Array(buf.buffer, start, n);
+    }
+    if (n >= OWN_COPY) return buf.slice(start, end);
     const at = position - this.#outPos;
     const block = this.#out;
     // A detached block (its buffer transferred by a caller) has length 0.
-    if (at >= 0 && at + n <= block.byteLength) return new Uint8Array(block, at, n);
+    if (at >= 0 && at + n <= block.byteLength) {
+      // A block used up is let go, so that an idle reader holds none.
+      if (at + n === block.byteLength) this.#out = NO_BYTES.buffer;
+      return new Uint8Array(block, at, n);
+    }
     if (n === 0) return new Uint8Array(0);
     const live = this.#end - start;
-    const fresh = this.#buf.slice(start, start + (live < BLOCK ? live : BLOCK)).buffer;
-    this.#out = fresh;
-    this.#outPos = position;
+    const fresh = buf.slice(start, start + (live < BLOCK ? live : BLOCK)).buffer;
+    if (n < fresh.byteLength) {
+      this.#out = fresh;
+      this.#outPos = position;
+    }
     return new Uint8Array(fresh, 0, n);
   }
 
@@ -1105,27 +1143,28 @@ export class StreamReader {
   /**
    * Makes room for at least `min` more bytes after `#end`. Never called while
    * a read from a conn is in flight (it writes into the buffer). The rule:
-   * an empty buffer rewinds to its start (and is swapped for a small one if it
-   * grew past 1 MiB); unread bytes move to the front only when at least as
-   * many bytes were consumed before them, so each byte moves at most once per
-   * byte consumed; otherwise the buffer doubles.
+   * an empty buffer rewinds to its start (and
+   * is swapped for a smaller one if it is more than twice what is needed);
+   * unread bytes move to the front only when at least as many bytes were
+   * consumed before them, so each byte moves at most once per byte consumed;
+   * otherwise the buffer doubles.
    */
   #makeRoom(min: number): void {
-    const live = this.#end - this.#start;
+    const start = this.#start;
+    const live = this.#end - start;
     const capacity = this.#buf.length;
+    const want = Math.max(min, this.#readSize);
     if (live === 0) {
-      this.#start = this.#end = 0;
-      if (capacity < min || capacity > SHRINK_ABOVE) {
-        this.#setBuffer(new Uint8Array(capacityFor(Math.max(min, this.#readSize))));
+      if (capacity < min || capacity > 2 * capacityFor(want)) {
+        this.#setBuffer(new Uint8Array(capacityFor(want)));
       }
+    } else if (capacity - this.#end >= min) {
       return;
-    }
-    if (capacity - this.#end >= min) return;
-    if (this.#start >= live && live + min <= capacity) {
-      this.#buf.copyWithin(0, this.#start, this.#end);
+    } else if (start >= live && live + min <= capacity) {
+      this.#buf.copyWithin(0, start, this.#end);
     } else {
       const grown = new Uint8Array(capacityFor(Math.max(capacity * 2, live + min)));
-      grown.set(this.#buf.subarray(this.#start, this.#end));
+      grown.set(this.#buf.subarray(start, this.#end));
       this.#setBuffer(grown);
     }
     this.#start = 0;
@@ -1184,10 +1223,26 @@ export class StreamReader {
         this.#eof = true;
       } else if (n > 0) {
         this.#end += n;
-        if (n === room && this.#readSize < MAX_READ) this.#readSize *= 2;
+        this.#adaptReadSize(n, room);
       }
       this.#wake();
     }, (e) => this.#pullFailed(e, true));
+  }
+
+  /** Doubles the read size after a read that filled its room, halves it after small ones. */
+  #adaptReadSize(n: number, room: number): void {
+    const size = this.#readSize;
+    if (n === room) {
+      this.#smallReads = 0;
+      if (size < MAX_READ && room >= size) this.#readSize = size * 2;
+    } else if (n * 4 <= size && size > MIN_READ) {
+      if (++this.#smallReads >= SHRINK_AFTER) {
+        this.#smallReads = 0;
+        this.#readSize = size / 2;
+      }
+    } else {
+      this.#smallReads = 0;
+    }
   }
 
   #pullStream(stream: ReadableStreamDefaultReader<Uint8Array> | ReadableStreamBYOBReader): void {

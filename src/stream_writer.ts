@@ -126,7 +126,7 @@ const COPY_BELOW = 16 * 1024;
  * holds little, and a burst up to this size still goes out in one write.
  */
 const TAIL_SIZE = 64 * 1024;
-const FIRST_TAIL = 2 * 1024;
+const FIRST_TAIL = 512;
 
 const OPEN = 0;
 /** `writeEof()` was called: no more writes; the write side shuts down once flushed. */
@@ -289,7 +289,7 @@ export class StreamWriter implements AsyncDisposable {
   /** The buffer small writes are copied into; logically after every queued chunk. */
   #tail: Uint8Array | null = null;
   #tailLength = 0;
-  /** A written small-writes buffer kept for reuse. */
+  /** A written small-writes buffer kept for reuse until the buffer is empty. */
   #spare: Uint8Array | null = null;
   /** The capacity of the next tail: grows when small writes overflow one. */
   #tailSize = FIRST_TAIL;
@@ -421,7 +421,10 @@ export class StreamWriter implements AsyncDisposable {
     if (this.#size > this.#high) this.#paused = true;
     if (!this.#flushing) {
       this.#flushing = true;
-      queueMicrotask(this.#flush);
+      // A large chunk with nothing before it goes to the target at once:
+      // there are no small writes to gather, and it spares a microtask.
+      if (n >= COPY_BELOW && !this.#upgrading) void this.#run();
+      else queueMicrotask(this.#flush);
     }
   }
 
@@ -577,6 +580,8 @@ export class StreamWriter implements AsyncDisposable {
       return;
     }
     this.#flushing = false;
+    // Nothing left to write: an idle writer holds no buffer.
+    this.#spare = null;
     this.#upgradeIdle?.();
     this.#settleState();
   }

@@ -32,6 +32,7 @@
  */
 
 import { openConnection, startServer, type StreamReader, type StreamWriter } from "../mod.ts";
+import { parseToolArgs } from "./_args.ts";
 
 interface Options {
   connections: number;
@@ -42,30 +43,7 @@ interface Options {
 }
 
 function parseArgs(args: string[]): Options {
-  const options: Options = {
-    connections: 10_000,
-    messages: 1_000_000,
-    window: 10,
-    client: false,
-    port: 0,
-  };
-  for (let i = 0; i < args.length; i++) {
-    const arg = args[i];
-    const value = () => {
-      const v = Number(args[++i]);
-      if (!Number.isSafeInteger(v) || v <= 0) {
-        throw new RangeError(`${arg} needs a positive integer: got ${args[i]}`);
-      }
-      return v;
-    };
-    if (arg === "--connections") options.connections = value();
-    else if (arg === "--messages") options.messages = value();
-    else if (arg === "--window") options.window = value();
-    else if (arg === "--port") options.port = value();
-    else if (arg === "--client") options.client = true;
-    else throw new TypeError(`unknown argument ${arg}`);
-  }
-  return options;
+  return parseToolArgs(args, { connections: 10_000, messages: 1_000_000, window: 10, port: 0 });
 }
 
 /**
