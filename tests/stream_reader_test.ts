@@ -1054,3 +1054,41 @@ Deno.test("replaceReaderSource swaps the conn and keeps buffered bytes", async (
     server.close();
   }
 });
+
+Deno.test("StreamReader: transferring a returned chunk's buffer loses none of the reader's bytes", async () => {
+  // A conn-like source that hands out a counting byte pattern, at most `step`
+  // bytes a read, so reads drain the buffer, fill part of it, or leave bytes.
+  const total = 200_000;
+  const steps = [700, 5000, 64 * 1024, 3, 20_000];
+  let sent = 0;
+  let call = 0;
+  const source = {
+    read(p: Uint8Array): Promise<number | null> {
+      if (sent === total) return Promise.resolve(null);
+      const n = Math.min(p.length, steps[call++ % steps.length], total - sent);
+      for (let i = 0; i < n; i++) p[i] = (sent + i) & 0xff;
+      sent += n;
+      return Promise.resolve(n);
+    },
+  };
+  const reader = new StreamReader(source);
+  const sizes = [100_000, 10, 4096, 70_000, 1];
+  let got = 0;
+  for (let k = 0; got < total; k++) {
+    const size = sizes[k % sizes.length];
+    const chunk = k % 2 === 0 ? await reader.read(size) : await reader.readExactly(
+      Math.min(size, total - got),
+    );
+    for (let i = 0; i < chunk.length; i++) {
+      if (chunk[i] !== ((got + i) & 0xff)) {
+        throw new Error(`byte ${got + i} is ${chunk[i]} after ${k} transfers`);
+      }
+    }
+    got += chunk.length;
+    // Taking the chunk's memory away must not take the reader's with it.
+    chunk.slice().buffer.transfer();
+    chunk.buffer.transfer();
+  }
+  assertEquals(got, total);
+  assertEquals(await reader.read(), new Uint8Array(0));
+});
