@@ -210,6 +210,11 @@ export class ChildScope implements Scope {
     return this.#controller.signal;
   }
 
+  /** The scope this one is nested in, if any. */
+  get parent(): Scope | undefined {
+    return this.#parent;
+  }
+
   get cancelRequested(): boolean {
     return this.#controller.signal.aborted;
   }
