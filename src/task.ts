@@ -42,6 +42,13 @@ function startPending(): void {
 const start = Symbol("aio.start");
 
 /**
+ * The cancel requests (by their reason) that reached a task's function: an
+ * aio await took the reason to reject with, reading `cancelReason`. Kept
+ * here rather than in a field, so that a task costs no more memory.
+ */
+const delivered = new WeakSet<CancelledError>();
+
+/**
  * Internal: what owns a task (a `TaskGroup`), told synchronously when the
  * task settles — cheaper than a done-callback, and in time for the owner to
  * cancel the siblings before anything else runs.
@@ -90,11 +97,6 @@ export class Task<T> extends Future<T> {
   #cancelRequests = 0;
   /** The reason of the pending cancellation, until `uncancel()`. */
   #reason: CancelledError | undefined;
-  /**
-   * Whether the pending cancellation reached the function: an aio await
-   * took its reason to reject with (every such await reads `cancelReason`).
-   */
-  #delivered = false;
   /**
    * What to call on cancel: aio's parked waits (cheaper than listeners). A
    * set, so that leaving one of many waits (a `Promise.all` over 100k
@@ -220,8 +222,9 @@ export class Task<T> extends Future<T> {
    * @ignore
    */
   get cancelReason(): CancelledError | undefined {
-    if (this.#reason !== undefined) this.#delivered = true;
-    return this.#reason;
+    const reason = this.#reason;
+    if (reason !== undefined) delivered.add(reason);
+    return reason;
   }
 
   /**
@@ -264,7 +267,6 @@ export class Task<T> extends Future<T> {
     if (this.done()) return false;
     this.#cancelRequests++;
     if (this.#reason === undefined) {
-      this.#delivered = false;
       const reason = this.#reason = new CancelledError(
         message ?? `Task '${this.name}' was cancelled`,
       );
@@ -418,7 +420,7 @@ export class Task<T> extends Future<T> {
   }
 
   #succeed(value: T): void {
-    if (this.#reason !== undefined && !this.#delivered) {
+    if (this.#reason !== undefined && !delivered.has(this.#reason)) {
       // Cancelled while running and never told: the request wins (asyncio).
       this.#end(this.#reason);
       return;
