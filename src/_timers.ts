@@ -32,6 +32,25 @@ export function setDelay(fn: () => void, ms: number): Delay {
 }
 
 /**
+ * aio's one clock: monotonic milliseconds since an arbitrary origin, with
+ * sub-millisecond precision. `performance.now` is looked up at each call, so
+ * a fake clock applies. Every deadline (`callAt`, `timeoutAt`, a `Timeout`)
+ * is absolute on it; the wall clock (`Date.now()`) is never read.
+ */
+export function now(): number {
+  return performance.now();
+}
+
+/**
+ * The delay until `when` on the {@linkcode now} clock, rounded up so that a
+ * timer never fires before its deadline; 0 when it has passed.
+ */
+export function delayUntil(when: number): number {
+  const ms = Math.ceil(when - now());
+  return ms > 0 ? ms : 0;
+}
+
+/**
  * Checks a delay in milliseconds: a number, not NaN. Negative delays count as
  * zero, as in asyncio. Returns the delay to use.
  */

@@ -39,7 +39,8 @@ export interface Completed<A> {
 
 /**
  * What {@linkcode asCompleted} returns: iterate it with `for...of` for
- * promises of the results in completion order (asyncio's classic form), or
+ * promises of the results in completion order (asyncio's classic form: the
+ * first promise awaited gets the first result, whichever it is), or
  * with `for await...of` for the original awaitables as they finish (the
  * Python 3.13 form), each in a {@linkcode Completed} record. Breaking out of
  * either loop early releases the timer and every watch.
@@ -102,9 +103,11 @@ export function asCompleted<A>(
         next(): IteratorResult<Promise<Awaited<A>>> {
           if (yielded >= all.length) return { done: true, value: undefined };
           yielded++;
-          const p = run.next().then((entry) => {
-            if (entry.outcome.ok) return entry.outcome.value as Awaited<A>;
-            throw entry.outcome.error;
+          const p = new NextCompletion<Awaited<A>>((resolve, reject) => {
+            run.next().then((entry) => {
+              if (entry.outcome.ok) resolve(entry.outcome.value as Awaited<A>);
+              else reject(entry.outcome.error);
+            }, reject);
           });
           return { done: false, value: p };
         },
@@ -140,6 +143,43 @@ export function asCompleted<A>(
       };
     },
   };
+}
+
+/**
+ * A promise of the next completion that takes it when first awaited (or
+ * `then`, `catch`, `finally` is called), not when it is made: asyncio's
+ * classic `as_completed` hands the first completion to the first await, so
+ * `await promises[1]` gets the first result. Promises derived from it are
+ * plain ones.
+ */
+class NextCompletion<T> extends Promise<T> {
+  static override get [Symbol.species](): PromiseConstructor {
+    return Promise;
+  }
+
+  #take: (() => void) | undefined;
+
+  constructor(take: (resolve: (value: T) => void, reject: (error: unknown) => void) => void) {
+    let resolve!: (value: T) => void;
+    let reject!: (error: unknown) => void;
+    super((res, rej) => {
+      resolve = res;
+      reject = rej;
+    });
+    this.#take = () => take(resolve, reject);
+  }
+
+  override then<R1 = T, R2 = never>(
+    onFulfilled?: ((value: T) => R1 | PromiseLike<R1>) | null,
+    onRejected?: ((reason: unknown) => R2 | PromiseLike<R2>) | null,
+  ): Promise<R1 | R2> {
+    const take = this.#take;
+    if (take) {
+      this.#take = undefined;
+      take();
+    }
+    return super.then(onFulfilled, onRejected);
+  }
 }
 
 interface Entry<A> {

@@ -66,12 +66,23 @@ export function isCancellation(e: unknown): boolean {
     (typeof e === "object" && e !== null && (e as { name?: unknown }).name === "AbortError");
 }
 
+/** The scope each task signal belongs to, for {@linkcode abortReason}. */
+const signalScopes = new WeakMap<AbortSignal, Scope>();
+
+/** Records that `signal` is the signal of `scope`. Internal. */
+export function ownSignal(signal: AbortSignal, scope: Scope): void {
+  signalScopes.set(signal, scope);
+}
+
 /**
  * The reason an await rejects with when `signal` aborted: the signal's own
  * reason (std convention), so a task's cancel arrives as its
- * {@linkcode CancelledError}. Internal.
+ * {@linkcode CancelledError}. For a task's own signal the reason is read
+ * from the task, which counts the request as delivered. Internal.
  */
 export function abortReason(signal: AbortSignal): unknown {
+  const scope = signalScopes.get(signal);
+  if (scope?.cancelRequested) return scope.cancelReason;
   return signal.reason ?? new CancelledError();
 }
 
@@ -208,6 +219,11 @@ export class ChildScope implements Scope {
 
   get signal(): AbortSignal {
     return this.#controller.signal;
+  }
+
+  /** The scope this one is nested in, if any. */
+  get parent(): Scope | undefined {
+    return this.#parent;
   }
 
   get cancelRequested(): boolean {

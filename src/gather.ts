@@ -48,6 +48,8 @@ export type GatherSettled<T extends readonly unknown[]> = {
 export class GatheringFuture<T> extends Future<T> {
   #children: unknown[];
   #cancelRequested = false;
+  /** How many children that are not futures are still running. */
+  #plainRunning = 0;
 
   /**
    * Internal: created by `gather`.
@@ -57,6 +59,7 @@ export class GatheringFuture<T> extends Future<T> {
   constructor(children: unknown[]) {
     super();
     this.#children = children;
+    for (const child of children) if (!(child instanceof Future)) this.#plainRunning++;
   }
 
   /**
@@ -69,10 +72,14 @@ export class GatheringFuture<T> extends Future<T> {
   }
 
   /**
-   * Cancels every child that is a task or future and still running.
+   * Cancels every child that is a task or future and still running. When
+   * every child has finished already, nothing is cancelled and the gather
+   * keeps its results (asyncio's rule).
    *
    * @param message Passed on to the children.
-   * @returns `false` if the gather is already done, else `true`.
+   * @returns `true` if a child was cancelled, or if only plain promises are
+   * left running (they cannot be stopped, so the gather itself is
+   * cancelled); `false` if the gather or all its children are done.
    *
    * @example
    * ```ts
@@ -92,9 +99,11 @@ export class GatheringFuture<T> extends Future<T> {
     for (const child of this.#children) {
       if (child instanceof Future && child.cancel(message)) any = true;
     }
-    // `cancel()` is false only for a child already done: with none left to
-    // stop, the gather settles now; else it ends as cancelled once they do.
-    if (!any) return super.cancel(message);
+    // `cancel()` is false only for a child already done. With every child
+    // done, the gather keeps its outcome (asyncio); with only plain promises
+    // left, which cannot be stopped, it settles as cancelled now; else it
+    // ends as cancelled once the cancelled children have.
+    if (!any) return this.#plainRunning > 0 && super.cancel(message);
     this.#cancelRequested = true;
     return true;
   }
@@ -106,6 +115,15 @@ export class GatheringFuture<T> extends Future<T> {
    */
   get cancelRequested(): boolean {
     return this.#cancelRequested;
+  }
+
+  /**
+   * Internal: a child that is not a future has settled.
+   *
+   * @ignore
+   */
+  plainSettled(): void {
+    this.#plainRunning--;
   }
 }
 
@@ -180,8 +198,10 @@ export function gather<const T extends readonly unknown[]>(
   }
   const returnExceptions = options?.returnExceptions ?? false;
   children.forEach((child, i) => {
+    const plain = !(child instanceof Future);
     watch(child, (outcome) => {
       remaining--;
+      if (plain) outer.plainSettled();
       if (outer.done()) return;
       if (outcome.ok) {
         results[i] = outcome.value;

@@ -6,7 +6,7 @@
  * @module
  */
 
-import { checkDelay, type Delay, setDelay } from "./_timers.ts";
+import { checkDelay, type Delay, delayUntil, now, setDelay } from "./_timers.ts";
 import { describe } from "./_describe.ts";
 
 /**
@@ -34,7 +34,7 @@ export class Handle {
    *
    * @ignore
    */
-  constructor(fn: () => void, delayMs: number, when: number = time() + delayMs / 1000) {
+  constructor(fn: () => void, delayMs: number, when: number = now() + delayMs) {
     this.#when = when;
     this.#timer = setDelay(() => {
       this.#timer = undefined;
@@ -45,14 +45,14 @@ export class Handle {
   /**
    * When the callback is due, on the {@linkcode time} clock.
    *
-   * @returns Seconds on the monotonic clock.
+   * @returns Milliseconds on the monotonic clock.
    *
    * @example
    * ```ts
    * import { callAt, time } from "@aio/asyncio";
    * import { assertEquals } from "@std/assert";
    *
-   * const at = time() + 0.01;
+   * const at = time() + 10;
    * using handle = callAt(at, () => {});
    * assertEquals(handle.when(), at);
    * ```
@@ -175,11 +175,12 @@ export function callLater<A extends unknown[]>(
 }
 
 /**
- * Calls `fn(...args)` when the {@linkcode time} clock reaches `when` (in
- * seconds, like asyncio's `loop.call_at`).
+ * Calls `fn(...args)` when the {@linkcode time} clock reaches `when`;
+ * asyncio's `loop.call_at` (which takes seconds: aio's clock counts
+ * milliseconds, like every other aio time).
  *
  * @typeParam A The argument types.
- * @param when The due time in seconds on the `time()` clock.
+ * @param when The due time in milliseconds on the `time()` clock.
  * @param fn The callback.
  * @param args Its arguments.
  * @returns A handle to cancel the call.
@@ -191,7 +192,7 @@ export function callLater<A extends unknown[]>(
  * import { assertEquals } from "@std/assert";
  *
  * let fired = false;
- * callAt(time() + 0.005, () => (fired = true));
+ * callAt(time() + 5, () => (fired = true));
  * await sleep(20);
  * assertEquals(fired, true);
  * ```
@@ -202,14 +203,18 @@ export function callAt<A extends unknown[]>(
   ...args: A
 ): Handle {
   const at = checkDelay(when, "Cannot call at", "when");
-  return schedule("call at", Math.max(0, (at - time()) * 1000), fn, args, at);
+  return schedule("call at", delayUntil(at), fn, args, at);
 }
 
 /**
- * The event loop's clock: monotonic seconds, for `callAt`; asyncio's
- * `loop.time()`. Unrelated to wall-clock time (`Date.now()`).
+ * aio's clock: monotonic milliseconds, asyncio's `loop.time()` (which counts
+ * seconds). Every deadline is absolute on it: `callAt`, `timeoutAt`,
+ * `Timeout.when()` and `Timeout.reschedule()`. Unrelated to wall-clock time
+ * (`Date.now()`): setting the system clock neither fires nor delays a
+ * deadline.
  *
- * @returns Seconds since an arbitrary origin, with sub-millisecond precision.
+ * @returns Milliseconds since an arbitrary origin, with sub-millisecond
+ * precision.
  *
  * @example
  * ```ts
@@ -221,5 +226,5 @@ export function callAt<A extends unknown[]>(
  * ```
  */
 export function time(): number {
-  return performance.now() / 1000;
+  return now();
 }

@@ -828,7 +828,9 @@ export class StreamWriter implements AsyncDisposable {
   /**
    * Closes the connection once the buffered data is written; returns at
    * once. Use {@linkcode waitClosed} to wait for it. The paired reader then
-   * reads the end of the stream. Calling it again does nothing.
+   * reads what it holds and then the end of the stream: once it is closed,
+   * `reader.atEof()` is true when nothing is left. Calling it again does
+   * nothing.
    *
    * @example
    * ```ts
@@ -868,6 +870,11 @@ export class StreamWriter implements AsyncDisposable {
     } catch (e) {
       if (!isLocalClose(e)) this.#setError(e);
     }
+    // Closing a conn closes both ways: the reader of the same connection
+    // can read nothing more than it holds (asyncio feeds it EOF). A failed
+    // connection leaves the reader to meet the failure; a WritableStream's
+    // close ends only the writing side.
+    if (!this.#failed && !(this.#transport instanceof WritableStream)) this.#reader?.feedEof();
     if (closing instanceof Promise) {
       closing.then(() => this.#closeDone(), (e) => {
         this.#setError(e);

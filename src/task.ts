@@ -5,7 +5,7 @@
  * @module
  */
 
-import { isCancellation, scopes } from "./cancellation.ts";
+import { isCancellation, ownSignal, scopes } from "./cancellation.ts";
 import { CancelledError, InvalidStateError } from "./errors.ts";
 import { Future, LABEL, settle, STATES } from "./future.ts";
 import { describe } from "./_describe.ts";
@@ -42,6 +42,13 @@ function startPending(): void {
 const start = Symbol("aio.start");
 
 /**
+ * The cancel requests (by their reason) that reached a task's function: an
+ * aio await took the reason to reject with, reading `cancelReason`. Kept
+ * here rather than in a field, so that a task costs no more memory.
+ */
+const delivered = new WeakSet<CancelledError>();
+
+/**
  * Internal: what owns a task (a `TaskGroup`), told synchronously when the
  * task settles — cheaper than a done-callback, and in time for the owner to
  * cancel the siblings before anything else runs.
@@ -63,7 +70,9 @@ export const adopt: unique symbol = Symbol("aio.adopt");
  *
  * Cancellation is cooperative and, as in Trio, it sticks: once cancelled,
  * every later aio await in the task rejects too, so the task ends unless it
- * calls `uncancel()` to carry on (asyncio's `Task.uncancel`).
+ * calls `uncancel()` to carry on (asyncio's `Task.uncancel`). A request no
+ * aio await has delivered when the function returns ends the task cancelled
+ * all the same, as in asyncio.
  *
  * @typeParam T The type of the result.
  *
@@ -191,6 +200,7 @@ export class Task<T> extends Future<T> {
   get signal(): AbortSignal {
     if (!this.#controller) {
       this.#controller = new AbortController();
+      ownSignal(this.#controller.signal, this);
       if (this.#reason) this.#controller.abort(this.#reason);
     }
     return this.#controller.signal;
@@ -206,12 +216,15 @@ export class Task<T> extends Future<T> {
   }
 
   /**
-   * Internal: the pending cancellation's reason (the scope interface).
+   * Internal: the pending cancellation's reason (the scope interface). Read
+   * only by an await that rejects with it: reading it delivers the request.
    *
    * @ignore
    */
   get cancelReason(): CancelledError | undefined {
-    return this.#reason;
+    const reason = this.#reason;
+    if (reason !== undefined) delivered.add(reason);
+    return reason;
   }
 
   /**
@@ -229,7 +242,11 @@ export class Task<T> extends Future<T> {
   /**
    * Requests cancellation: aborts the task's signal with a
    * {@linkcode CancelledError}, which rejects the aio await the task is parked
-   * on (or, if the task has not started yet, keeps it from starting).
+   * on (or, if the task has not started yet, keeps it from starting). A
+   * request that no aio await has delivered by the time the function returns
+   * (it cancelled itself and returned, or it was only awaiting promises aio
+   * did not make) ends the task cancelled, as in asyncio; one that was
+   * delivered and caught lets the task return its value.
    *
    * @param message Why the task is cancelled.
    * @returns `false` if the task is already done, else `true`.
@@ -403,6 +420,11 @@ export class Task<T> extends Future<T> {
   }
 
   #succeed(value: T): void {
+    if (this.#reason !== undefined && !delivered.has(this.#reason)) {
+      // Cancelled while running and never told: the request wins (asyncio).
+      this.#end(this.#reason);
+      return;
+    }
     this.#unlink();
     this[settle](STATES.FULFILLED, value);
     this.#owner?.childDone(this);

@@ -5,10 +5,10 @@
  * @module
  */
 
-import { cancellable, ChildScope, isCancellation } from "./cancellation.ts";
+import { cancellable, ChildScope, isCancellation, type Scope, scopes } from "./cancellation.ts";
 import { CancelledError, InvalidStateError, TimeoutError } from "./errors.ts";
 import { Future } from "./future.ts";
-import { checkDelay, type Delay, setDelay } from "./_timers.ts";
+import { checkDelay, type Delay, delayUntil, now, setDelay } from "./_timers.ts";
 import { describe } from "./_describe.ts";
 
 /** Options for {@linkcode timeout} and {@linkcode timeoutAt}. */
@@ -23,17 +23,21 @@ export type TimeoutFunction<T> = (signal: AbortSignal, deadline: Timeout) => T |
 /**
  * The deadline of a running {@linkcode timeout} block, handed to the block's
  * function: read it with `when()`, move it with `reschedule()` (asyncio's
- * `Timeout`).
+ * `Timeout`). Deadlines are absolute on the {@linkcode time} clock
+ * (monotonic milliseconds), so nested blocks keep their order: when a
+ * deadline passes, every enclosing block whose deadline is no later expires
+ * with it, and only the outermost of them rejects with `TimeoutError`; the
+ * blocks inside it end with the `CancelledError` passing through.
  *
  * @example Extending a deadline while progress is made
  * ```ts
- * import { sleep, timeout } from "@aio/asyncio";
+ * import { sleep, time, timeout } from "@aio/asyncio";
  * import { assertEquals } from "@std/assert";
  *
  * const result = await timeout(50, async (_signal, deadline) => {
  *   for (let i = 0; i < 3; i++) {
  *     await sleep(10);
- *     deadline.reschedule(Date.now() + 50); // still making progress
+ *     deadline.reschedule(time() + 50); // still making progress
  *   }
  *   return "finished";
  * });
@@ -46,29 +50,36 @@ export class Timeout {
   #timer: Delay | undefined;
   #expired = false;
   #finished = false;
+  /** The block this one runs in, in the same task, while both run. */
+  #outer: Timeout | undefined;
+  /** The blocks running inside this one. */
+  #inner: Set<Timeout> | undefined;
 
   /**
-   * Internal: created by `timeout` / `timeoutAt`.
+   * Internal: created by `timeout` / `timeoutAt`, in the scope enclosing the
+   * block (before `scope` is entered).
    *
    * @ignore
    */
-  constructor(when: number | null, scope: ChildScope) {
+  constructor(when: number | null, scope: ChildScope, delay?: number) {
     this.#when = when;
     this.#scope = scope;
-    this.#arm();
+    const outer = this.#outer = enclosingBlock(scopes.getStore());
+    if (outer) (outer.#inner ??= new Set()).add(this);
+    this.#arm(delay);
   }
 
   /**
    * The deadline.
    *
-   * @returns Milliseconds since the epoch, or `null` for none.
+   * @returns Milliseconds on the {@linkcode time} clock, or `null` for none.
    *
    * @example
    * ```ts
-   * import { timeoutAt } from "@aio/asyncio";
+   * import { time, timeoutAt } from "@aio/asyncio";
    * import { assertEquals } from "@std/assert";
    *
-   * const at = Date.now() + 1_000;
+   * const at = time() + 1_000;
    * assertEquals(await timeoutAt(at, (_signal, deadline) => deadline.when()), at);
    * ```
    */
@@ -79,7 +90,8 @@ export class Timeout {
   /**
    * Moves the deadline; a deadline in the past expires the block at once.
    *
-   * @param when Milliseconds since the epoch, or `null` for no deadline.
+   * @param when Milliseconds on the {@linkcode time} clock, or `null` for
+   * no deadline.
    * @throws {InvalidStateError} If the deadline already passed or the block
    * has finished.
    * @throws {TypeError} If `when` is neither a number nor `null`.
@@ -141,20 +153,53 @@ export class Timeout {
   finish(): void {
     this.#finished = true;
     this.#timer?.clear();
+    if (this.#outer) this.#outer.#inner!.delete(this);
   }
 
-  #arm(): void {
+  #arm(delay?: number): void {
     if (this.#when === null) return;
-    const delay = this.#when - Date.now();
-    if (delay <= 0) this.#expire();
-    else this.#timer = setDelay(() => this.#expire(), delay);
+    const ms = delay ?? delayUntil(this.#when);
+    if (ms <= 0) this.#fire();
+    else this.#timer = setDelay(() => this.#fire(), ms);
   }
 
-  #expire(): void {
+  /**
+   * The deadline passed, and with it every deadline no later than it: the
+   * outermost such block expires first, so that only it reports
+   * `TimeoutError`, whichever timer fired first.
+   */
+  #fire(): void {
+    const at = this.#when!;
+    const due: Timeout[] = [];
+    for (let t = this.#outer; t; t = t.#outer) if (t.#when !== null && t.#when <= at) due.push(t);
+    for (let i = due.length - 1; i >= 0; i--) due[i].#expire(at);
+    this.#expire(at);
+  }
+
+  /** Expires this block and every block inside it due by `at`. */
+  #expire(at: number): void {
     if (this.#finished || this.#expired) return;
     this.#expired = true;
+    this.#timer?.clear();
     this.#scope.cancel(new CancelledError("The deadline passed"));
+    if (this.#inner) {
+      for (const inner of this.#inner) {
+        if (inner.#when !== null && inner.#when <= at) inner.#expire(at);
+      }
+    }
   }
+}
+
+/** The `Timeout` of each running block, by the scope the block runs in. */
+const blocks = new WeakMap<Scope, Timeout>();
+
+/** The innermost running block around `scope`, within its task. */
+function enclosingBlock(scope: Scope | undefined): Timeout | undefined {
+  for (let s = scope; s instanceof ChildScope; s = s.parent) {
+    const block = blocks.get(s);
+    if (block) return block;
+  }
+  return undefined;
 }
 
 /**
@@ -189,16 +234,18 @@ export async function timeout<T>(
   options?: TimeoutOptions,
 ): Promise<T> {
   const delay = ms === null ? null : checkDelay(ms, "Cannot start timeout");
-  const when = delay === null || delay === Infinity ? null : Date.now() + delay;
-  return await runWithDeadline(when, fn, options, `${delay} ms`);
+  const when = delay === null || delay === Infinity ? null : now() + delay;
+  return await runWithDeadline(when, fn, options, `${delay} ms`, delay ?? undefined);
 }
 
 /**
- * Like {@linkcode timeout}, with an absolute deadline in milliseconds since
- * the epoch (`Date.now()` units); asyncio's `asyncio.timeout_at`.
+ * Like {@linkcode timeout}, with an absolute deadline on the
+ * {@linkcode time} clock (monotonic milliseconds); asyncio's
+ * `asyncio.timeout_at`.
  *
  * @typeParam T The type of the block's result.
- * @param epochMs The deadline, or `null` for none.
+ * @param when The deadline, in milliseconds on the `time()` clock, or `null`
+ * for none.
  * @param fn The block; receives an abort signal and the {@linkcode Timeout}.
  * @param options An outer `signal`.
  * @returns The block's result.
@@ -206,19 +253,19 @@ export async function timeout<T>(
  *
  * @example
  * ```ts
- * import { sleep, timeoutAt, TimeoutError } from "@aio/asyncio";
+ * import { sleep, time, timeoutAt, TimeoutError } from "@aio/asyncio";
  * import { assertRejects } from "@std/assert";
  *
- * await assertRejects(() => timeoutAt(Date.now() + 10, () => sleep(60_000)), TimeoutError);
+ * await assertRejects(() => timeoutAt(time() + 10, () => sleep(60_000)), TimeoutError);
  * ```
  */
 export async function timeoutAt<T>(
-  epochMs: number | null,
+  when: number | null,
   fn: TimeoutFunction<T>,
   options?: TimeoutOptions,
 ): Promise<T> {
-  if (epochMs !== null) checkDelay(epochMs, "Cannot start timeout", "epochMs");
-  return await runWithDeadline(epochMs, fn, options, `the deadline ${epochMs}`);
+  if (when !== null) checkDelay(when, "Cannot start timeout", "when");
+  return await runWithDeadline(when, fn, options, `the deadline ${when}`);
 }
 
 async function runWithDeadline<T>(
@@ -226,12 +273,14 @@ async function runWithDeadline<T>(
   fn: TimeoutFunction<T>,
   options: TimeoutOptions | undefined,
   what: string,
+  delay?: number,
 ): Promise<T> {
   if (typeof fn !== "function") {
     throw new TypeError(`Cannot start timeout: expected a function, got ${describe(fn)}`);
   }
   const scope = new ChildScope(options?.signal);
-  const deadline = new Timeout(when, scope);
+  const deadline = new Timeout(when, scope, delay);
+  blocks.set(scope, deadline);
   try {
     return await scope.run(() => fn(scope.signal, deadline));
   } catch (e) {
@@ -253,6 +302,9 @@ async function runWithDeadline<T>(
  * (and waited for), and `waitFor` rejects with {@linkcode TimeoutError}. A
  * plain promise cannot be cancelled: it is left running and `waitFor`
  * rejects at the deadline. Cancelling the caller cancels the awaitable too.
+ * With a limit of zero or less, a task or future not yet done is cancelled
+ * at once, before `waitFor` returns, so a task that has not started never
+ * runs (asyncio's rule).
  *
  * @typeParam T The type of the result.
  * @param awaitable A task, future or promise.
@@ -276,6 +328,17 @@ export function waitFor<T>(
   ms: number | null,
   options?: TimeoutOptions,
 ): Promise<T> {
+  if (ms !== null && awaitable instanceof Future) {
+    let limit: number;
+    try {
+      limit = checkDelay(ms, "Cannot start timeout");
+    } catch (e) {
+      return Promise.reject(e);
+    }
+    // A limit already passed cancels at once (asyncio): a task that has not
+    // started never runs; a future already done still gives its outcome.
+    if (limit <= 0) awaitable.cancel();
+  }
   return timeout(ms, () => {
     if (awaitable instanceof Future) return awaitable;
     return cancellable<T>((resolve, reject) => {

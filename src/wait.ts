@@ -5,6 +5,7 @@
  */
 
 import { cancellable } from "./cancellation.ts";
+import { Future } from "./future.ts";
 import { checkDelay, setDelay } from "./_timers.ts";
 import { watch } from "./_watch.ts";
 
@@ -115,7 +116,7 @@ export async function wait<A>(
   const limit = options?.timeout == null
     ? null
     : checkDelay(options.timeout, "Cannot wait", "timeout");
-  const done = new Set<A>();
+  const settled = new Set<A>();
   await cancellable<void>((resolve) => {
     const unwatch: (() => void)[] = [];
     const timer = limit === null ? undefined : setDelay(finish, limit);
@@ -129,18 +130,25 @@ export async function wait<A>(
     }
     for (const aw of all) {
       unwatch.push(watch(aw, (outcome) => {
-        done.add(aw);
+        settled.add(aw);
         if (
-          done.size === all.size || returnWhen === FIRST_COMPLETED ||
+          settled.size === all.size || returnWhen === FIRST_COMPLETED ||
           (returnWhen === FIRST_EXCEPTION && !outcome.ok && !outcome.cancelled)
         ) finish();
       }));
     }
     return stop;
   }, options?.signal);
-  // Take a snapshot: an awaitable that finished after the condition held is
-  // still reported where it was when wait returned.
+  // Sorted by done() as wait returns (asyncio): a future that finished
+  // before its done-callbacks reached ours is done, not pending. Plain
+  // promises cannot be asked: they are done once seen settled. The order of
+  // `done` is the order of completion, as far as it was seen.
+  const done = settled;
   const pending = new Set<A>();
-  for (const aw of all) if (!done.has(aw)) pending.add(aw);
+  for (const aw of all) {
+    if (done.has(aw)) continue;
+    if (aw instanceof Future && aw.done()) done.add(aw);
+    else pending.add(aw);
+  }
   return { done, pending };
 }

@@ -150,3 +150,19 @@ Deno.test("an empty list yields nothing; a bad timeout is a TypeError", async ()
   }
   assertEquals((error as Error).name, "TypeError");
 });
+
+Deno.test("test_as_completed_reverse_wait: the first promise awaited gets the first completion", async () => {
+  using time = new FakeTime();
+  const promises = [...asCompleted([sleep(50, { value: "a" }), sleep(100, { value: "b" })])];
+  assertEquals(promises.length, 2);
+  const start = time.now;
+  const seen: string[] = [];
+  promises[1].then((x) => seen.push(`${x} at ${time.now - start}`));
+  await time.tickAsync(50);
+  await time.runMicrotasks();
+  assertEquals(seen, ["a at 50"]);
+  promises[0].then((y) => seen.push(`${y} at ${time.now - start}`));
+  await time.tickAsync(50);
+  await time.runMicrotasks();
+  assertEquals(seen, ["a at 50", "b at 100"]);
+});

@@ -717,3 +717,12 @@ Deno.test({
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+Deno.test("test_eof_feed_when_closing_writer: after close() and waitClosed() the reader is at EOF", async () => {
+  await using server = rawServer(upperEcho);
+  const [reader, writer] = await openConnection("127.0.0.1", server.port);
+  writer.close();
+  await writer.waitClosed();
+  assert(reader.atEof());
+  assertEquals(await reader.read(), new Uint8Array(0));
+});

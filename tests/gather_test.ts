@@ -91,3 +91,14 @@ Deno.test("gather of gathers (groups of work)", async () => {
   const group2 = gather([sleep(2, { value: "x" })]);
   assertEquals(await gather([group1, group2]), [[1, 2], ["x"]]);
 });
+
+Deno.test("test_cancel_gather_1: cancelling a gather whose children are all done returns false and keeps the results", async () => {
+  const child = createFuture<number>();
+  let cancelled: boolean | undefined;
+  child.addDoneCallback(() => (cancelled = all.cancel()));
+  const all = gather([child]);
+  child.setResult(42);
+  assertEquals(await all, [42]);
+  assertEquals(cancelled, false);
+  assertFalse(all.cancelled());
+});

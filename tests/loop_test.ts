@@ -1,6 +1,9 @@
 import { assert, assertEquals, assertThrows } from "@std/assert";
 import { FakeTime } from "@std/testing/time";
-import { callAt, callLater, callSoon, time } from "../mod.ts";
+import { callAt, callLater, callSoon, sleep, time } from "../mod.ts";
+import { assertFalse, assertRejects } from "@std/assert";
+import { type Timeout, timeout, timeoutAt, TimeoutError } from "../mod.ts";
+import { FakeClock } from "./_clock.ts";
 
 Deno.test("callSoon runs callbacks in FIFO order on a later turn, with arguments", async () => {
   const order: string[] = [];
@@ -30,8 +33,8 @@ Deno.test("callLater fires after the delay; cancel() and using prevent it", asyn
   assert(cancelled.cancelled());
 });
 
-Deno.test("callAt schedules on the time() clock, in seconds", async () => {
-  const when = time() + 0.01;
+Deno.test("callAt schedules on the time() clock, in milliseconds", async () => {
+  const when = time() + 10;
   let at = 0;
   const fired = Promise.withResolvers<void>();
   const handle = callAt(when, () => {
@@ -40,9 +43,9 @@ Deno.test("callAt schedules on the time() clock, in seconds", async () => {
   });
   assertEquals(handle.when(), when);
   await fired.promise;
-  assert(at >= when - 0.002, `fired at ${at}, due ${when}`);
+  assert(at >= when - 2, `fired at ${at}, due ${when}`);
   const pastFired = Promise.withResolvers<void>();
-  const past = callAt(time() - 10, () => {
+  const past = callAt(time() - 10_000, () => {
     at = -1;
     pastFired.resolve();
   });
@@ -51,11 +54,11 @@ Deno.test("callAt schedules on the time() clock, in seconds", async () => {
   assertEquals(past.cancelled(), false);
 });
 
-Deno.test("time() is monotonic seconds", () => {
+Deno.test("time() is monotonic milliseconds", () => {
   const a = time();
   const b = time();
   assert(b >= a);
-  assert(Math.abs(a - performance.now() / 1000) < 1);
+  assert(Math.abs(a - performance.now()) < 1_000);
 });
 
 Deno.test("bad arguments are typed errors", () => {
@@ -64,4 +67,51 @@ Deno.test("bad arguments are typed errors", () => {
   assertThrows(() => callLater(NaN, () => {}), TypeError, "Cannot call later");
   // @ts-expect-error: testing bad input
   assertThrows(() => callAt("now", () => {}), TypeError, "'when' must be a number");
+});
+
+Deno.test("one clock: time(), callAt, timeoutAt, when() and reschedule() share monotonic milliseconds", async () => {
+  using clock = new FakeClock();
+  const t0 = time();
+  const fired: number[] = [];
+  const handle = callAt(t0 + 20, () => fired.push(time() - t0));
+  assertEquals(handle.when(), t0 + 20);
+  let block: Timeout | undefined;
+  const p = timeoutAt(t0 + 50, async (_signal, deadline) => {
+    block = deadline;
+    await sleep(60_000);
+  });
+  const check = assertRejects(() => p, TimeoutError);
+  assertEquals(block!.when(), t0 + 50);
+  await clock.tickAsync(20);
+  assertEquals(fired, [20]);
+  assertFalse(block!.expired());
+  block!.reschedule(time() + 40);
+  assertEquals(block!.when(), t0 + 60);
+  await clock.tickAsync(39);
+  assertFalse(block!.expired());
+  await clock.tickAsync(1);
+  await check;
+  assert(block!.expired());
+  assertEquals(await timeout(30, (_signal, deadline) => deadline.when()! - time()), 30);
+});
+
+Deno.test("one clock: a wall-clock jump neither fires nor delays a deadline", async () => {
+  using clock = new FakeClock();
+  let block: Timeout | undefined;
+  const p = timeout(100, async (_signal, deadline) => {
+    block = deadline;
+    await sleep(60_000);
+  });
+  const check = assertRejects(() => p, TimeoutError);
+  const at = block!.when();
+  clock.jumpWallClock(3_600_000); // the system clock is set an hour ahead
+  block!.reschedule(at); // the same deadline, armed again after the jump
+  assertFalse(block!.expired(), "a forward jump fired the deadline");
+  clock.jumpWallClock(-7_200_000); // and then an hour behind
+  block!.reschedule(at);
+  await clock.tickAsync(99);
+  assertFalse(block!.expired());
+  await clock.tickAsync(1);
+  await check;
+  assert(block!.expired(), "a backward jump delayed the deadline");
 });

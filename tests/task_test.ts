@@ -282,3 +282,30 @@ Deno.test("a function without parameters reads the signal from currentTask()", a
   task.cancel();
   assertEquals(await task, true);
 });
+
+Deno.test("test_cancel_at_end: a cancel request never delivered at an await ends the task cancelled", async () => {
+  const task: Task<number> = createTask(() => {
+    task.cancel("at the end");
+    return 12;
+  });
+  await assertRejects(() => Promise.resolve(task), CancelledError, "at the end");
+  assert(task.cancelled());
+  // Also after awaiting something aio does not control, which cannot deliver it.
+  const late: Task<number> = createTask(async () => {
+    await new Promise((resolve) => setTimeout(resolve, 0));
+    late.cancel();
+    return 12;
+  });
+  await assertRejects(() => Promise.resolve(late), CancelledError);
+  // A request delivered at an aio await and caught still lets the task return.
+  const caught = createTask(async () => {
+    currentTask()!.cancel();
+    try {
+      await sleep(60_000);
+    } catch {
+      return "caught";
+    }
+  });
+  assertEquals(await caught, "caught");
+  assertFalse(caught.cancelled());
+});

@@ -18,6 +18,8 @@ import {
   TimeoutError,
   waitFor,
 } from "../mod.ts";
+import { time, type Timeout } from "../mod.ts";
+import { FakeClock } from "./_clock.ts";
 
 Deno.test("timeout returns the block's result when it finishes in time", async () => {
   assertEquals(await timeout(60_000, () => sleep(1, { value: 5 })), 5);
@@ -121,19 +123,19 @@ Deno.test("a failure inside the block is not converted", async () => {
 });
 
 Deno.test("reschedule moves the deadline; when() reports it; expired() after", async () => {
-  using time = new FakeTime();
+  using clock = new FakeClock();
   let handle: { expired(): boolean } | undefined;
   const p = timeout(100, async (_signal, deadline) => {
     handle = deadline;
-    assertEquals(deadline.when(), Date.now() + 100);
-    deadline.reschedule(Date.now() + 300);
-    assertEquals(deadline.when(), Date.now() + 300);
+    assertEquals(deadline.when(), time() + 100);
+    deadline.reschedule(time() + 300);
+    assertEquals(deadline.when(), time() + 300);
     await sleep(10_000);
   });
   const check = assertRejects(() => p, TimeoutError);
-  await time.tickAsync(299);
+  await clock.tickAsync(299);
   assertFalse(handle!.expired());
-  await time.tickAsync(1);
+  await clock.tickAsync(1);
   await check;
   assert(handle!.expired());
 });
@@ -150,7 +152,7 @@ Deno.test("reschedule(null) removes the deadline; a past deadline expires at onc
   await assertRejects(
     () =>
       timeout(60_000, async (_s, deadline) => {
-        deadline.reschedule(Date.now() - 1);
+        deadline.reschedule(time() - 1);
         await sleep(60_000);
       }),
     TimeoutError,
@@ -176,11 +178,11 @@ Deno.test("reschedule after expiry or after the block ended throws InvalidStateE
   );
 });
 
-Deno.test("timeoutAt takes an absolute deadline in epoch ms", async () => {
-  using time = new FakeTime();
-  const p = timeoutAt(Date.now() + 50, () => sleep(1_000));
+Deno.test("timeoutAt takes an absolute deadline on the time() clock", async () => {
+  using clock = new FakeClock();
+  const p = timeoutAt(time() + 50, () => sleep(1_000));
   const check = assertRejects(() => p, TimeoutError);
-  await time.tickAsync(50);
+  await clock.tickAsync(50);
   await check;
   assertEquals(await timeoutAt(null, () => 1), 1);
 });
@@ -204,7 +206,7 @@ Deno.test("bad arguments are typed errors", async () => {
   // @ts-expect-error: testing bad input
   await assertRejects(() => timeout(10, null), TypeError, "expected a function");
   // @ts-expect-error: testing bad input
-  await assertRejects(() => timeoutAt("soon", () => 1), TypeError, "'epochMs'");
+  await assertRejects(() => timeoutAt("soon", () => 1), TypeError, "'when'");
 });
 
 Deno.test("waitFor: result in time; on timeout the task is cancelled and waited for", async () => {
@@ -241,4 +243,66 @@ Deno.test("cancel while parked in waitFor: CancelledError, and the awaited task 
 
 Deno.test("waitFor with null waits without a limit", async () => {
   assertEquals(await waitFor(sleep(5, { value: 3 }), null), 3);
+});
+
+Deno.test("test_nested_timeouts: at one deadline only the outermost block raises TimeoutError", async (t) => {
+  // Two blocks with the same absolute deadline, 10 ms away. Timers count
+  // whole milliseconds, so which of the two fires first depends on the
+  // fractions of a millisecond at which the blocks were entered.
+  const cases = [
+    { name: "both entered at once: the outer timer fires first", before: 0, between: 0 },
+    {
+      name: "entered 0.9 and 1.05 ms later: the inner timer fires first",
+      before: 0.9,
+      between: 0.15,
+    },
+  ];
+  for (const { name, before, between } of cases) {
+    await t.step(name, async () => {
+      using clock = new FakeClock();
+      const deadline = time() + 10;
+      const blocks: Timeout[] = [];
+      const gate = createFuture<void>();
+      let innerError: unknown;
+      await clock.tickAsync(before);
+      const p = timeoutAt(deadline, async (_signal, outer) => {
+        blocks.push(outer);
+        await gate;
+        try {
+          await timeoutAt(deadline, async (_signal, inner) => {
+            blocks.push(inner);
+            await sleep(10_000);
+          });
+        } catch (e) {
+          innerError = e;
+          throw e;
+        }
+      });
+      const check = assertRejects(() => p, TimeoutError);
+      await clock.tickAsync(between);
+      gate.setResult();
+      await clock.tickAsync(Math.ceil(10 - before - between)); // the inner timer is due
+      await clock.tickAsync(1); // and the outer one, in a later turn if not already
+      await check;
+      assertInstanceOf(innerError, CancelledError, "the inner block passes the cancellation on");
+      assertEquals(blocks.map((b) => b.expired()), [true, true]);
+    });
+  }
+});
+
+Deno.test("test_wait_for_timeout_less_then_0_or_0_coroutine_do_not_started: waitFor(task, <= 0) cancels a task that has not started", async () => {
+  for (const ms of [0, -1]) {
+    let started = false;
+    const task = createTask(() => {
+      started = true;
+      return 1;
+    });
+    await assertRejects(() => waitFor(task, ms), TimeoutError);
+    assertFalse(started, `waitFor(task, ${ms}) let the task run`);
+    assert(task.cancelled());
+  }
+  // A task already done gives its result, as in asyncio.
+  const done = createTask(() => "finished");
+  await done;
+  assertEquals(await waitFor(done, 0), "finished");
 });

@@ -57,7 +57,7 @@ const LESSONS: Record<
     ],
   },
   "10_call_soon_later_at.ts": {
-    expect: ["callSoon at", "callAt(+0.02 s) at", "callLater(40) at", "cancelled handle: true"],
+    expect: ["callSoon at", "callAt(+20 ms) at", "callLater(40) at", "cancelled handle: true"],
   },
   "11_async_iterator.ts": { expect: ["line 1", "line 4"] },
   "12_async_disposable.ts": {

@@ -100,3 +100,14 @@ Deno.test("bad input: empty set, unknown returnWhen, bad timeout", async () => {
   );
   await wait([Promise.resolve(1)], { returnWhen: ALL_COMPLETED, timeout: null });
 });
+
+Deno.test("test_wait_really_done: done and pending are sorted by done() when wait returns", async () => {
+  const a = createFuture<number>();
+  const b = createFuture<number>();
+  const waiting = wait([a, b], { returnWhen: FIRST_COMPLETED });
+  a.addDoneCallback(() => b.setResult(2));
+  a.setResult(1);
+  const { done, pending } = await waiting;
+  assertEquals(done, new Set([a, b]));
+  assertEquals(pending.size, 0);
+});

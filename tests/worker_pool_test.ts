@@ -21,6 +21,7 @@ import {
   shutdownDefaultExecutor,
   sleep,
   Task,
+  time,
   timeout,
   TimeoutError,
   toThread,
@@ -379,7 +380,7 @@ poolTest("a timeout around a job stops it", async () => {
       timeout(60_000, async (_signal, deadline) => {
         const job = pool.submit(JOBS, "spin", c);
         await until(started(c), "the job starts");
-        deadline.reschedule(Date.now()); // expire now, while the job spins
+        deadline.reschedule(time()); // expire now, while the job spins
         await job;
       }),
     TimeoutError,

@@ -5,12 +5,13 @@
  */
 import { callAt, callLater, callSoon, sleep, time } from "../../mod.ts";
 
+// time() is aio's clock: monotonic milliseconds, the unit of every aio time.
 const start = time();
 const at = (label: string) =>
-  console.log(`${label} at +${Math.round((time() - start) * 1000 / 10) * 10} ms`);
+  console.log(`${label} at +${Math.round((time() - start) / 10) * 10} ms`);
 
 callLater(40, at, "callLater(40)");
-callAt(start + 0.02, at, "callAt(+0.02 s)");
+callAt(start + 20, at, "callAt(+20 ms)");
 callSoon(at, "callSoon");
 const cancelled = callLater(30, at, "never printed");
 cancelled.cancel();
