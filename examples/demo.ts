@@ -17,8 +17,8 @@
  * @module
  */
 import { sleep } from "../mod.ts";
-import { Downloader, ProgressReporter, summaryTable } from "./downloader.ts";
-import { formatBytes } from "./http/cli.ts";
+import { Downloader, ProgressReporter, summaryTable } from "./downloader/mod.ts";
+import { formatBytes } from "./_shared/mod.ts";
 
 /** One file the server offers. */
 interface DemoFile {

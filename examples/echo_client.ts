@@ -11,7 +11,7 @@
  */
 import { TextLineStream } from "@std/streams";
 import { openConnection } from "../mod.ts";
-import { parseOptions, UsageError } from "./http/cli.ts";
+import { parseOptions, UsageError } from "./_shared/mod.ts";
 
 const HELP = `Usage: echo_client.ts [--host HOST] [--port PORT] [--timeout S] [MESSAGE...]
 

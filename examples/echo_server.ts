@@ -12,7 +12,7 @@
  * @module
  */
 import { type ClientHandler, startServer } from "../mod.ts";
-import { parseOptions, UsageError } from "./http/cli.ts";
+import { parseOptions, UsageError } from "./_shared/mod.ts";
 
 const HELP = `Usage: echo_server.ts [--host HOST] [--port PORT]
 

@@ -16,7 +16,7 @@ import { asCompleted, createTask, isCancellation, type Task, TaskGroup } from ".
 import { createHash } from "node:crypto";
 import { ConnectionError } from "../mod.ts";
 import { explainConnectFailure, HttpClient, type HttpResponse, toHttpUrl } from "./http/mod.ts";
-import { formatBytes, formatDuration, parseOptions, UsageError, writeAll } from "./http/cli.ts";
+import { formatBytes, formatDuration, parseOptions, UsageError, writeAll } from "./_shared/mod.ts";
 
 const HELP = `Usage: http_get.ts URL [--count N] [--include] [--timeout S] [--cacert FILE]
 

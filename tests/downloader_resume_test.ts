@@ -22,7 +22,7 @@ import {
   ProgressReporter,
   summaryTable,
   whyNotRetried,
-} from "../examples/downloader.ts";
+} from "../examples/downloader/mod.ts";
 import { HttpClient } from "../examples/http/mod.ts";
 import { unicodeWidth } from "@std/cli/unicode-width";
 import { list } from "./_fs.ts";

@@ -1,5 +1,5 @@
 /**
- * The downloader example (examples/downloader.ts): its file naming, retry
+ * The downloader example (examples/downloader/): its file naming, retry
  * policy and reporting, then whole runs against `Deno.serve`, Python's
  * `http.server` and misbehaving raw servers, and the program itself
  * (exit codes, Ctrl-C).
@@ -25,7 +25,7 @@ import {
   ProgressReporter,
   safeFileName,
   summaryTable,
-} from "../examples/downloader.ts";
+} from "../examples/downloader/mod.ts";
 import { IncompleteBodyError } from "../examples/http/mod.ts";
 import { ignoreOn, ignoreUnless } from "./_ignore.ts";
 import { runDeno, spawnDeno, watchOutput } from "./_run.ts";

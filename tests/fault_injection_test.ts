@@ -31,7 +31,7 @@ import { type ConnectionPlan, startFaultProxy } from "./_fault_proxy.ts";
 import { noHang, until } from "./_settle.ts";
 import { mulberry32 } from "./_random.ts";
 import { list } from "./_fs.ts";
-import { Downloader } from "../examples/downloader.ts";
+import { Downloader } from "../examples/downloader/mod.ts";
 import { HttpClient } from "../examples/http/mod.ts";
 import { serve } from "./fixtures/http_servers.ts";
 import { cert, key } from "./fixtures/tls.ts";

@@ -1,5 +1,5 @@
 /**
- * Bad input for the downloader's file names (examples/downloader.ts),
+ * Bad input for the downloader's file names (examples/downloader/names.ts),
  * property-based (fast-check): for any URL path — traversal in every
  * encoding, overlong UTF-8, NUL and control characters, Windows device
  * names, trailing dots and spaces, very long names, Unicode normalisation
@@ -18,7 +18,7 @@
 
 import { assert, assertEquals, assertLessOrEqual } from "@std/assert";
 import fc from "fast-check";
-import { Downloader, NameRegistry, safeFileName } from "../examples/downloader.ts";
+import { Downloader, NameRegistry, safeFileName } from "../examples/downloader/mod.ts";
 import { serve } from "./fixtures/http_servers.ts";
 import { checkProperty, runs, SEED } from "./_property.ts";
 

@@ -8,7 +8,7 @@
 
 import { type StreamReader, TimeoutError } from "../../mod.ts";
 import { BodyReader } from "./body.ts";
-import { checkNumber, describe } from "./check.ts";
+import { checkNumber, describe } from "../_shared/mod.ts";
 import { HttpProtocolError, RemoteDisconnectedError, TooManyRedirectsError } from "./errors.ts";
 import {
   encodeBody,

@@ -8,7 +8,7 @@
  */
 
 import { createFuture, createTask, type Future, sleep, TimeoutError } from "../../mod.ts";
-import { checkNumber } from "../http/check.ts";
+import { checkNumber } from "../_shared/mod.ts";
 import { type CommandOptions, type ConnectionOptions, RedisConnection } from "./connection.ts";
 import { RedisConnectionError } from "./errors.ts";
 import { Multi, Pipeline } from "./pipeline.ts";

@@ -7,7 +7,7 @@
  */
 
 import { InvalidStateError, type Permit, Semaphore } from "../../mod.ts";
-import { checkNumber } from "../http/check.ts";
+import { checkNumber } from "../_shared/mod.ts";
 import { RedisClient, type RedisClientOptions } from "./client.ts";
 
 /** Settings of a {@linkcode RedisPool}: a client's, and the pool's size. */

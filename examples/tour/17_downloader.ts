@@ -5,7 +5,8 @@
  * keeps at most three at once, a `TaskGroup` owns them all, and each task
  * hands its `signal` to `fetch`, so cancelling the group (here by a
  * `timeout`) aborts the downloads in flight. `examples/downloader.ts` is the
- * full program: retries, `.part` files, safe names, progress.
+ * full program (its parts in `examples/downloader/`): retries, `.part`
+ * files, safe names, progress.
  *
  * A local server stands in for the image site, so no internet is needed.
  *

@@ -1,5 +1,5 @@
 /**
- * The numeric option checks of the HTTP client and the downloader, with
+ * The numeric option checks of the example clients and programs, with
  * messages that name the option and show the value.
  *
  * @module
