@@ -1,13 +1,24 @@
 /**
- * The numeric option checks of the example clients and programs, with
- * messages that name the option and show the value.
+ * The option checks of the example clients and programs, with messages
+ * that name the option and show the value, and how values appear in the
+ * examples' messages.
  *
  * @module
  */
 
-/** A value as the messages show it: strings quoted. */
+/**
+ * A value as the messages show it: strings quoted, bytes by length.
+ *
+ * @param value Any value.
+ * @returns Its description.
+ */
 export function describe(value: unknown): string {
-  return typeof value === "string" ? JSON.stringify(value) : String(value);
+  if (typeof value === "string") return JSON.stringify(value);
+  if (value instanceof Uint8Array) return `Uint8Array(${value.length})`;
+  if (typeof value === "bigint") return `${value}n`;
+  if (Array.isArray(value)) return "an array";
+  if (typeof value === "object" && value !== null) return "an object";
+  return String(value);
 }
 
 /**

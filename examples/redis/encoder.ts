@@ -5,7 +5,7 @@
  * @module
  */
 
-import { describe } from "./describe.ts";
+import { describe } from "../_shared/mod.ts";
 import { encodeText } from "./text.ts";
 import type { RedisArg } from "./types.ts";
 
