@@ -91,6 +91,19 @@ if (Deno.args[0] !== "--serve") {
     );
   });
 
+  // The downloader's limits: every phase runs under a deadline and an idle limit.
+  const limits = { timeout: 60_000, readTimeout: 30_000 };
+  Deno.bench(
+    "examples/http HttpClient with timeout and readTimeout",
+    { group, ...RUNS },
+    async () => {
+      check(
+        "HttpClient",
+        await run(async () => (await (await client.get(server.url, limits)).bytes()).length),
+      );
+    },
+  );
+
   // deno bench has no "after all" hook: stop when the benches are done.
   globalThis.addEventListener("unload", () => {
     server.stop();

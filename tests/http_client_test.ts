@@ -207,6 +207,13 @@ Deno.test("Deno.serve: slow bodies, readTimeout and timeout", async (t) => {
     const error = await assertRejects(() => res.bytes(), TimeoutError);
     assertStringIncludes(error.message, "timed out after 150 ms");
   });
+
+  await t.step("a timeout that passed while nobody read fails the next read", async () => {
+    await using res = await client.get(`${base}/?parts=2&ms=5000`, { timeout: 100 });
+    await sleep(200); // past the deadline whatever the load: the clock is monotonic
+    const error = await assertRejects(() => res.read(), TimeoutError);
+    assertStringIncludes(error.message, "timed out after 100 ms");
+  });
 });
 
 Deno.test("Deno.serve over TLS: https with the test certificate", async () => {
