@@ -10,9 +10,11 @@ const start = time();
 const at = (label: string) =>
   console.log(`${label} at +${Math.round((time() - start) / 10) * 10} ms`);
 
-callLater(40, at, "callLater(40)");
-callAt(start + 20, at, "callAt(+20 ms)");
+// Scheduled first, so that callSoon runs first even if this program is
+// paused past callAt's deadline before the next line (a busy machine).
 callSoon(at, "callSoon");
+callAt(start + 20, at, "callAt(+20 ms)");
+callLater(40, at, "callLater(40)");
 const cancelled = callLater(30, at, "never printed");
 cancelled.cancel();
 await sleep(60);
