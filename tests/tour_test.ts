@@ -40,7 +40,7 @@ const LESSONS: Record<
     ],
   },
   "06_as_completed.ts": {
-    expect: ["got 10 ms", "got 20 ms", "got 30 ms", "finished job-5", "finished job-25"],
+    expect: ["got 100 ms", "got 200 ms", "got 300 ms", "finished job-50", "finished job-250"],
   },
   "07_futures.ts": { expect: ["future result: 666 | done: true"] },
   "08_done_callbacks.ts": {
