@@ -42,11 +42,19 @@ export function now(): number {
 }
 
 /**
+ * How far below a whole millisecond a delay may be and still count as it:
+ * `(t + 50) - t` can come out as 50.000000000007 in floating point, and
+ * must arm a 50 ms timer, not 51.
+ */
+const ROUNDING_NOISE = 1e-6;
+
+/**
  * The delay until `when` on the {@linkcode now} clock, rounded up so that a
- * timer never fires before its deadline; 0 when it has passed.
+ * timer never fires before its deadline (beyond floating-point noise); 0
+ * when it has passed.
  */
 export function delayUntil(when: number): number {
-  const ms = Math.ceil(when - now());
+  const ms = Math.ceil(when - now() - ROUNDING_NOISE);
   return ms > 0 ? ms : 0;
 }
 

@@ -115,3 +115,17 @@ Deno.test("one clock: a wall-clock jump neither fires nor delays a deadline", as
   await check;
   assert(block!.expired(), "a backward jump delayed the deadline");
 });
+
+Deno.test("one clock: a deadline whole milliseconds away arms a timer of exactly that many", async () => {
+  // (t + 50) - t is 50.000000000007276 for this t: the timer must still be due at 50 ms.
+  const t = 65525.48840345773;
+  assert((t + 50) - t > 50);
+  using clock = new FakeClock();
+  const realNow = performance.now;
+  performance.now = () => t;
+  let fired = false;
+  callAt(t + 50, () => (fired = true));
+  performance.now = realNow;
+  await clock.tickAsync(50);
+  assert(fired, "the callAt timer was armed for more than 50 ms");
+});
