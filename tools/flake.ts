@@ -7,7 +7,7 @@
  * Defaults: 5 runs of `deno task test`, no hog. `--hog` starts one child
  * process that spins on one core for as long as the runs last (a 2-core
  * machine then has one core left for the suite, as on a busy CI runner);
- * it is stopped when the hunt ends, however it ends (Ctrl-C included).
+ * it is stopped when the hunt ends, however it ends (Ctrl-C and SIGTERM included).
  *
  * For each run it prints the wall time and the summary line; for a failed
  * run, each failed test's name and location and the first lines of its
@@ -150,12 +150,15 @@ async function main(): Promise<number> {
   const options = parseArgs(Deno.args);
   const running = new Set<Deno.ChildProcess>();
   let hog: Deno.ChildProcess | undefined;
+  // Ctrl-C or a kill stops the current run and the hog too: neither may be
+  // left spinning after the hunt.
+  const signals = ["SIGINT", "SIGTERM"] as const;
   const interrupted = async () => {
     console.log("interrupted: stopping the runs and the hog");
     await Promise.all([...running, hog].map(stop));
     Deno.exit(130);
   };
-  Deno.addSignalListener("SIGINT", interrupted);
+  for (const signal of signals) Deno.addSignalListener(signal, interrupted);
   try {
     if (options.hog) {
       hog = startHog();
@@ -185,7 +188,7 @@ async function main(): Promise<number> {
     console.log(`${options.runs} runs, ${failed} failed`);
     return failed === 0 ? 0 : 1;
   } finally {
-    Deno.removeSignalListener("SIGINT", interrupted);
+    for (const signal of signals) Deno.removeSignalListener(signal, interrupted);
     await stop(hog);
   }
 }
