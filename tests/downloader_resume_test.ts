@@ -30,9 +30,9 @@ import { inTempDir, recordingSleep } from "./_downloader.ts";
 import { runDeno } from "./_run.ts";
 import { caAsLeaf } from "./fixtures/tls.ts";
 import {
-  HAS_PYTHON,
   pattern,
   pause,
+  requirePython,
   serve,
   startPythonServer,
   whenDone,
@@ -415,10 +415,7 @@ Deno.test("--continue: a validator changed mid-way restarts the file from zero",
 });
 
 Deno.test("--continue against Python's http.server, which ignores ranges: restarts, same sha256", async () => {
-  assert(
-    HAS_PYTHON,
-    "python3 is not installed here: no http.server to test against (.ci/run installs it)",
-  );
+  requirePython("no http.server to test against");
   await inTempDir(async (dir) => {
     const served = `${dir}/served`;
     const out = `${dir}/out`;

@@ -27,16 +27,16 @@ import {
   summaryTable,
 } from "../examples/downloader/mod.ts";
 import { IncompleteBodyError } from "../examples/http/mod.ts";
-import { ignoreOn, ignoreUnless } from "./_ignore.ts";
+import { ignoreOn } from "./_ignore.ts";
 import { runDeno, spawnDeno, watchOutput } from "./_run.ts";
 import { until } from "./_settle.ts";
 import { list } from "./_fs.ts";
 import { inTempDir, recordingSleep } from "./_downloader.ts";
 import {
-  HAS_PYTHON,
   Overlap,
   pattern,
   RawServer,
+  requirePython,
   serve,
   slowBody,
   startPythonServer,
@@ -366,10 +366,8 @@ Deno.test("cancellation mid-run stops every download and removes the .part files
   });
 });
 
-Deno.test({
-  name: "Python http.server (needs python3): a whole run",
-  ignore: ignoreUnless(HAS_PYTHON, "python3 is not installed here: no http.server to test against"),
-}, async () => {
+Deno.test("Python http.server (needs python3): a whole run", async () => {
+  requirePython("no http.server to test against");
   await inTempDir(async (dir) => {
     const served = `${dir}/served`;
     const out = `${dir}/out`;

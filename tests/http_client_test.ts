@@ -3,7 +3,6 @@
  * write — `Deno.serve` (plain and TLS) and Python's `http.server` — and
  * against a raw TCP server for the responses real servers do not send.
  */
-import { ignoreUnless } from "./_ignore.ts";
 import { until } from "./_settle.ts";
 import {
   assert,
@@ -30,10 +29,10 @@ import {
   TooManyRedirectsError,
 } from "../examples/http/mod.ts";
 import {
-  HAS_PYTHON,
   Overlap,
   pattern,
   RawServer,
+  requirePython,
   serve,
   slowBody,
   startPythonServer,
@@ -253,10 +252,8 @@ Deno.test("Deno.serve: at most maxConnectionsPerOrigin at once; the rest wait th
 
 // ---------------------------------------------------------- python3
 
-Deno.test({
-  name: "Python http.server (needs python3): files, HTTP/1.0, 404",
-  ignore: ignoreUnless(HAS_PYTHON, "python3 is not installed here: no http.server to test against"),
-}, async () => {
+Deno.test("Python http.server (needs python3): files, HTTP/1.0, 404", async () => {
+  requirePython("no http.server to test against");
   const dir = await Deno.makeTempDir();
   try {
     const body = pattern(200_000);

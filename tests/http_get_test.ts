@@ -6,7 +6,7 @@
 import { assert, assertEquals, assertStringIncludes } from "@std/assert";
 import { runDeno, spawnDeno } from "./_run.ts";
 import { caAsLeaf } from "./fixtures/tls.ts";
-import { HAS_PYTHON, serve } from "./fixtures/http_servers.ts";
+import { requirePython, serve } from "./fixtures/http_servers.ts";
 
 const NET = "--allow-net=127.0.0.1,localhost";
 const get = (...args: string[]) => runDeno([NET, "--allow-read", "examples/http_get.ts", ...args]);
@@ -95,10 +95,7 @@ Deno.test("https: to a plain HTTP port, and a CA certificate used as the server'
 });
 
 Deno.test("--count streams and hashes the bodies: 4 × 96 MiB never held (needs python3)", async () => {
-  assert(
-    HAS_PYTHON,
-    "python3 is not installed here: no way to read the peak RSS (.ci/run installs it)",
-  );
+  requirePython("no way to read the peak RSS");
   const size = 96 * 1024 * 1024;
   await using server = serve(() =>
     new Response(bigBody(size), { headers: { "content-length": String(size) } })
