@@ -16,7 +16,9 @@ export class FakeClock implements Disposable {
 
   constructor() {
     const origin: number = this.#time.now;
-    const start = performance.now();
+    // A whole number, so that fake times stay exact: with a fractional start,
+    // (start + 20) - start can read 19.999999999999886.
+    const start = Math.round(performance.now());
     Object.defineProperty(performance, "now", {
       configurable: true,
       writable: true,
