@@ -93,18 +93,24 @@ function summaryOf(report: string): string | undefined {
 function startHog(): Deno.ChildProcess {
   return new Deno.Command(Deno.execPath(), {
     args: ["eval", "for (;;) {}"],
+    detached: true,
     stdin: "null",
     stdout: "null",
     stderr: "null",
   }).spawn();
 }
 
+/**
+ * Kills a child and everything it started: each child runs in a process
+ * group of its own (`detached`), and the whole group is killed, so a test
+ * run's `deno test` grandchild is not left running.
+ */
 async function stop(child: Deno.ChildProcess | undefined): Promise<void> {
   if (child === undefined) return;
   try {
-    child.kill("SIGKILL");
+    Deno.kill(-child.pid, "SIGKILL");
   } catch {
-    // It has already ended.
+    // The group has already ended.
   }
   await child.status;
 }
@@ -120,6 +126,7 @@ async function runOnce(task: string, running: Set<Deno.ChildProcess>): Promise<R
   const started = performance.now();
   const child = new Deno.Command(Deno.execPath(), {
     args: ["task", task],
+    detached: true,
     stdin: "null",
     stdout: "piped",
     stderr: "piped",
