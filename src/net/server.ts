@@ -13,16 +13,16 @@ import {
   type Scope,
   scopes,
   subscribe,
-} from "./cancellation.ts";
-import { IncompleteReadError, InvalidStateError } from "./errors.ts";
-import { observe } from "./future.ts";
-import { isLocalClose, StreamReader } from "./stream_reader.ts";
-import { abortWriter, StreamWriter } from "./stream_writer.ts";
-import { createTask, type Task } from "./task.ts";
+} from "../core/cancellation.ts";
+import { IncompleteReadError, InvalidStateError } from "../core/errors.ts";
+import { observe } from "../core/future.ts";
+import { isLocalClose, StreamReader } from "../streams/stream_reader.ts";
+import { abortWriter, StreamWriter } from "../streams/stream_writer.ts";
+import { createTask, type Task } from "../core/task.ts";
 import { formatAddr, unbracket } from "./connection.ts";
-import { checkLimit, checkOptions, checkPort, checkString } from "./_check.ts";
-import { type Delay, setDelay } from "./_timers.ts";
-import { park, WaiterQueue } from "./_waiters.ts";
+import { checkLimit, checkOptions, checkPort, checkString } from "../core/_check.ts";
+import { type Delay, setDelay } from "../core/_timers.ts";
+import { park, WaiterQueue } from "../core/_waiters.ts";
 
 /**
  * A client handler: runs once per accepted connection, as a task owned by

@@ -8,18 +8,18 @@
 
 import { connect as netConnect, type Socket } from "node:net";
 import { connect as tlsConnect, rootCertificates } from "node:tls";
-import { abortReason, linkedSignal, subscribe, throwIfCancelled } from "./cancellation.ts";
-import { TimeoutError } from "./errors.ts";
-import { StreamReader } from "./stream_reader.ts";
-import { describe } from "./_describe.ts";
+import { abortReason, linkedSignal, subscribe, throwIfCancelled } from "../core/cancellation.ts";
+import { TimeoutError } from "../core/errors.ts";
+import { StreamReader } from "../streams/stream_reader.ts";
+import { describe } from "../core/_describe.ts";
 import {
   setWriterHostname,
   startTlsHook,
   type StartTlsOptions,
   StreamWriter,
-} from "./stream_writer.ts";
-import { setDelay } from "./_timers.ts";
-import { checkLimit, checkOptions, checkPort, checkString, checkStrings } from "./_check.ts";
+} from "../streams/stream_writer.ts";
+import { setDelay } from "../core/_timers.ts";
+import { checkLimit, checkOptions, checkPort, checkString, checkStrings } from "../core/_check.ts";
 
 /**
  * Raised when a connection cannot be opened: the connection was refused, the

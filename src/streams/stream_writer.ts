@@ -6,13 +6,19 @@
  * @module
  */
 
-import { abortReason, cancellable, currentScope, linkedSignal, subscribe } from "./cancellation.ts";
-import { InvalidStateError } from "./errors.ts";
+import {
+  abortReason,
+  cancellable,
+  currentScope,
+  linkedSignal,
+  subscribe,
+} from "../core/cancellation.ts";
+import { InvalidStateError } from "../core/errors.ts";
 import { isLocalClose, replaceReaderSource, type StreamReader } from "./stream_reader.ts";
-import { describe } from "./_describe.ts";
-import { checkOptions, checkString, checkStrings } from "./_check.ts";
-import { Fifo } from "./_fifo.ts";
-import { park, WaiterQueue } from "./_waiters.ts";
+import { describe } from "../core/_describe.ts";
+import { checkOptions, checkString, checkStrings } from "../core/_check.ts";
+import { Fifo } from "../core/_fifo.ts";
+import { park, WaiterQueue } from "../core/_waiters.ts";
 
 /**
  * Anything with a Deno-style `write(p)` that writes some of `p` and resolves

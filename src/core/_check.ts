@@ -67,3 +67,23 @@ export function checkStrings(value: unknown, name: string, what: string): string
   }
   return value;
 }
+
+/** Checks a count argument: an integer of at least `min`. Internal. */
+export function checkCount(value: unknown, what: string, name: string, min: number): number {
+  if (typeof value !== "number" || Number.isNaN(value)) {
+    throw new TypeError(
+      `Cannot ${what} as '${name}' must be a number: current value is ${describe(value)}`,
+    );
+  }
+  if (!Number.isInteger(value)) {
+    throw new RangeError(
+      `Cannot ${what} as '${name}' must be an integer: current value is ${value}`,
+    );
+  }
+  if (value < min) {
+    throw new RangeError(
+      `Cannot ${what} as '${name}' must be at least ${min}: current value is ${value}`,
+    );
+  }
+  return value;
+}

@@ -36,12 +36,12 @@
  * @module
  */
 
-import { cancellable, isCancellation, throwIfCancelled } from "./cancellation.ts";
-import { CancelledError, InvalidStateError } from "./errors.ts";
-import { createTask, type Task } from "./task.ts";
-import { type Delay, setDelay } from "./_timers.ts";
-import { describe } from "./_describe.ts";
-import { park, WaiterQueue } from "./_waiters.ts";
+import { cancellable, isCancellation, throwIfCancelled } from "../core/cancellation.ts";
+import { CancelledError, InvalidStateError } from "../core/errors.ts";
+import { createTask, type Task } from "../core/task.ts";
+import { type Delay, setDelay } from "../core/_timers.ts";
+import { describe } from "../core/_describe.ts";
+import { park, WaiterQueue } from "../core/_waiters.ts";
 import {
   CANCEL_CELL,
   isMarker,
@@ -187,7 +187,7 @@ let pools = 0;
  * import { WorkerPool } from "@aio/asyncio";
  * import { assertEquals } from "@std/assert";
  *
- * // Usually `new URL("./jobs.ts", import.meta.url)`: here a module inline.
+ * // Usually `new URL("../jobs.ts", import.meta.url)`: here a module inline.
  * const jobs = "data:text/javascript,export const fib = (n) => n < 2 ? n : fib(n - 1) + fib(n - 2);";
  *
  * await using pool = new WorkerPool({ maxWorkers: 2 });
@@ -301,7 +301,7 @@ export class WorkerPool implements AsyncDisposable {
    * @typeParam F The job function's type, for typed arguments and result
    * (inferred when `exportName` is the function).
    * @param moduleUrl The absolute URL of the module exporting the function
-   * (`import.meta.url`, `new URL("./jobs.ts", import.meta.url)`).
+   * (`import.meta.url`, `new URL("../jobs.ts", import.meta.url)`).
    * @param exportName The export's name, or the exported function.
    * @param args The arguments: structured-cloneable, or wrapped in `transfer`.
    * @returns A task for the function's (awaited) result.
@@ -960,7 +960,7 @@ function checkModuleUrl(moduleUrl: unknown): string {
   if (!URL.canParse(moduleUrl)) {
     throw new TypeError(
       `Cannot submit a job: 'moduleUrl' must be an absolute URL (import.meta.url, ` +
-        `new URL("./jobs.ts", import.meta.url)): current value is ${describe(moduleUrl)}`,
+        `new URL("../jobs.ts", import.meta.url)): current value is ${describe(moduleUrl)}`,
     );
   }
   return new URL(moduleUrl).href;

@@ -13,12 +13,12 @@
  * @module
  */
 
-import { throwIfCancelled } from "./cancellation.ts";
-import { InvalidStateError, QueueEmpty, QueueFull, QueueShutDown } from "./errors.ts";
-import type { SignalOptions } from "./locks.ts";
-import { park, passOnIfCancelled, WaiterQueue } from "./_waiters.ts";
-import { describe } from "./_describe.ts";
-import { Fifo } from "./_fifo.ts";
+import { throwIfCancelled } from "../core/cancellation.ts";
+import { InvalidStateError, QueueEmpty, QueueFull, QueueShutDown } from "../core/errors.ts";
+import type { SignalOptions } from "./permit.ts";
+import { park, passOnIfCancelled, WaiterQueue } from "../core/_waiters.ts";
+import { describe } from "../core/_describe.ts";
+import { Fifo } from "../core/_fifo.ts";
 
 /** Options for {@linkcode Queue} and {@linkcode LifoQueue}. */
 export interface QueueOptions {

@@ -5,9 +5,9 @@
  * @module
  */
 
-import { abortReason, cancellable } from "./cancellation.ts";
-import { IncompleteReadError, InvalidStateError, LimitOverrunError } from "./errors.ts";
-import { describe } from "./_describe.ts";
+import { abortReason, cancellable } from "../core/cancellation.ts";
+import { IncompleteReadError, InvalidStateError, LimitOverrunError } from "../core/errors.ts";
+import { describe } from "../core/_describe.ts";
 
 /**
  * Anything with a Deno-style `read(p)`: fills `p` from its start and resolves
