@@ -19,7 +19,7 @@ import { observe } from "../core/future.ts";
 import { isLocalClose, StreamReader } from "../streams/stream_reader.ts";
 import { abortWriter, StreamWriter } from "../streams/stream_writer.ts";
 import { createTask, type Task } from "../core/task.ts";
-import { formatAddr, unbracket } from "./connection.ts";
+import { formatAddr, unbracket } from "./_address.ts";
 import { checkLimit, checkOptions, checkPort, checkString } from "../core/_check.ts";
 import { type Delay, setDelay } from "../core/_timers.ts";
 import { park, WaiterQueue } from "../core/_waiters.ts";

@@ -8,6 +8,7 @@
 import { abortReason, cancellable } from "../core/cancellation.ts";
 import { IncompleteReadError, InvalidStateError, LimitOverrunError } from "../core/errors.ts";
 import { describe } from "../core/_describe.ts";
+import { findByte, toSeparators } from "./_byte_search.ts";
 
 /**
  * Anything with a Deno-style `read(p)`: fills `p` from its start and resolves
@@ -74,7 +75,6 @@ const NL = 10;
 const CR_CODE = 13;
 const NL_BYTES = new Uint8Array([NL]);
 
-const encoder = new TextEncoder();
 /** Decodes bytes as they are: a byte-order mark inside the stream is kept. */
 const rawDecoder = new TextDecoder("utf-8", { ignoreBOM: true });
 /** Decodes the start of a stream: drops a leading byte-order mark. */
@@ -85,35 +85,6 @@ const NO_BYTES = new Uint8Array(0);
 const NO_WORDS = new Uint32Array(0);
 
 const done: IteratorReturnResult<undefined> = Object.freeze({ done: true, value: undefined });
-
-/**
- * The index of the first `byte` in `buf[from, end)`, or -1. Tests four bytes
- * at a time through `words` (a view of the same memory) for a zero byte in
- * `word ^ pattern`; about three times faster than `Uint8Array#indexOf`.
- */
-function findByte(
-  buf: Uint8Array,
-  words: Uint32Array,
-  byte: number,
-  from: number,
-  end: number,
-): number {
-  let i = from;
-  while ((i & 3) !== 0) {
-    if (i >= end) return -1;
-    if (buf[i] === byte) return i;
-    i++;
-  }
-  const pattern = Math.imul(byte, 0x01010101);
-  const last = end >> 2;
-  let j = i >> 2;
-  for (; j < last; j++) {
-    const x = words[j] ^ pattern;
-    if (((x - 0x01010101) & ~x & 0x80808080) !== 0) break;
-  }
-  for (i = j << 2; i < end; i++) if (buf[i] === byte) return i;
-  return -1;
-}
 
 /** The smallest power of two (at least 64) that is >= n. */
 function capacityFor(n: number): number {
@@ -134,36 +105,6 @@ function capacityFor(n: number): number {
 export function isLocalClose(e: unknown): boolean {
   return typeof Deno !== "undefined" &&
     (e instanceof Deno.errors.Interrupted || e instanceof Deno.errors.BadResource);
-}
-
-function toSeparators(separator: Separator): Uint8Array[] {
-  const fail = () =>
-    new TypeError(
-      "Cannot read until separator: 'separator' must be a Uint8Array, a string or an array of " +
-        `them: current value is ${describe(separator)}`,
-    );
-  const one = (s: unknown): Uint8Array => {
-    const bytes = typeof s === "string" ? encoder.encode(s) : s;
-    if (!(bytes instanceof Uint8Array)) throw fail();
-    if (bytes.length === 0) {
-      throw new RangeError(
-        `Cannot read until separator: a separator must not be empty: current value is ${
-          describe(s)
-        }`,
-      );
-    }
-    return bytes;
-  };
-  if (Array.isArray(separator)) {
-    if (separator.length === 0) {
-      throw new RangeError(
-        "Cannot read until separator: 'separator' must hold at least one separator: current " +
-          "value is []",
-      );
-    }
-    return separator.map(one);
-  }
-  return [one(separator)];
 }
 
 /** Internal access to the private source swap, for `startTls`. */
