@@ -187,3 +187,10 @@ Deno.test("mod.ts files only re-export, and a layer's mod.ts names what it re-ex
     assert(!/^export \*/m.test(code), `src/${layer}/mod.ts re-exports a whole file`);
   }
 });
+
+Deno.test("no member of src is hidden from the docs by a tag: internals are off the public face", async () => {
+  for (const path of await sourceFiles(join(ROOT, "src"))) {
+    const code = await Deno.readTextFile(path);
+    assert(!/@ignore\b/.test(code), `${relative(ROOT, path)} hides a member with @ignore`);
+  }
+});

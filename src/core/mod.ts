@@ -37,7 +37,7 @@ export {
 } from "./task.ts";
 export { sleep, type SleepOptions } from "./sleep.ts";
 export {
-  Timeout,
+  type Timeout,
   timeout,
   timeoutAt,
   type TimeoutFunction,
@@ -45,7 +45,7 @@ export {
   waitFor,
 } from "./timeouts.ts";
 export { shield, type ShieldOptions } from "./shield.ts";
-export { callAt, callLater, callSoon, Handle, time } from "./loop.ts";
+export { callAt, callLater, callSoon, type Handle, time } from "./loop.ts";
 export { TaskGroup, TaskGroupError, type TaskGroupOptions } from "./task_group.ts";
 export {
   ALL_COMPLETED,

@@ -7,7 +7,7 @@
 
 import { ChildScope, isCancellation } from "./cancellation.ts";
 import { CancelledError, InvalidStateError } from "./errors.ts";
-import { adopt, Task, type TaskFunction, type TaskOptions } from "./task.ts";
+import { adoptTask, Task, type TaskFunction, type TaskOptions } from "./task.ts";
 import { describe } from "./_describe.ts";
 
 /** Options for {@linkcode TaskGroup.run}. */
@@ -214,16 +214,12 @@ export class TaskGroup {
     }
     this.#tasks.push(task);
     this.#live++;
-    task[adopt](this);
+    adoptTask(task, this.#childDone);
     return task;
   }
 
-  /**
-   * Internal: a child settled (told synchronously by the task).
-   *
-   * @ignore
-   */
-  childDone(task: Task<unknown>): void {
+  /** A child settled (told synchronously by the task). */
+  #childDone = (task: Task<unknown>): void => {
     this.#live--;
     if (!task.cancelled()) {
       try {
@@ -235,7 +231,7 @@ export class TaskGroup {
       }
     }
     if (this.#live === 0) this.#wake?.();
-  }
+  };
 
   #abort(reason?: unknown): void {
     if (this.#aborting) return;

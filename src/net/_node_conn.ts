@@ -9,7 +9,7 @@
 import { connect as netConnect, type Socket } from "node:net";
 import { connect as tlsConnect, rootCertificates } from "node:tls";
 import { abortReason } from "../core/cancellation.ts";
-import { startTlsHook, type StartTlsOptions } from "../streams/stream_writer.ts";
+import { setTlsUpgrade, type StartTlsOptions } from "../streams/stream_writer.ts";
 
 const NODE_READ_HIGH = 64 * 1024;
 
@@ -65,6 +65,10 @@ export class NodeConn {
 
   constructor(socket: Socket) {
     this.#socket = socket;
+    setTlsUpgrade(
+      this,
+      (options, signal) => this.#startTls(options, signal) as unknown as Promise<Deno.TlsConn>,
+    );
     socket.on("data", this.#onData);
     socket.on("end", this.#onEnd);
     socket.on("close", this.#onEnd);
@@ -169,7 +173,7 @@ export class NodeConn {
    * conns). The plain socket stops being read first, so that no byte of the
    * handshake reaches it instead of the TLS layer.
    */
-  [startTlsHook](options: StartTlsOptions, signal?: AbortSignal): Promise<NodeTlsConn> {
+  #startTls(options: StartTlsOptions, signal?: AbortSignal): Promise<NodeTlsConn> {
     if (this.#chunks.length > 0) {
       return Promise.reject(
         new Deno.errors.InvalidData("Cannot start TLS: unread data arrived before the handshake"),

@@ -15,7 +15,7 @@ import {
   subscribe,
 } from "../core/cancellation.ts";
 import { IncompleteReadError, InvalidStateError } from "../core/errors.ts";
-import { observe } from "../core/future.ts";
+import { observeFuture } from "../core/future.ts";
 import { isLocalClose, StreamReader } from "../streams/stream_reader.ts";
 import { abortWriter, StreamWriter } from "../streams/stream_writer.ts";
 import { createTask, type Task } from "../core/task.ts";
@@ -320,7 +320,7 @@ class ServerImpl<A extends Deno.Addr> implements Server<A> {
       };
       writer.waitClosed().then(gone, gone);
     };
-    task[observe](() => finish(), (e) => finish(e ?? new Error("Client handler failed")));
+    observeFuture(task, () => finish(), (e) => finish(e ?? new Error("Client handler failed")));
   }
 
   #checkClosed(): void {

@@ -203,16 +203,18 @@ function checkLimits(limits: WriteBufferLimits | undefined, what: string): [numb
   return [high, low];
 }
 
-/**
- * A connection that is not a Deno conn can upgrade itself to TLS through a
- * method under this key, `(options, signal?) => Promise<TLS conn>`, used by
- * `startTls` instead of `Deno.startTls`. Internal.
- */
-export const startTlsHook: unique symbol = Symbol("aio.startTls");
+/** How a connection upgrades itself to TLS. */
+type TlsUpgrade = (options: StartTlsOptions, signal?: AbortSignal) => Promise<Deno.TlsConn>;
 
-/** What a connection with its own TLS upgrade looks like. */
-interface SelfUpgrading {
-  [startTlsHook](options: StartTlsOptions, signal?: AbortSignal): Promise<Deno.TlsConn>;
+/** The TLS upgrades of connections that are not Deno conns, by connection. */
+const tlsUpgrades = new WeakMap<object, TlsUpgrade>();
+
+/**
+ * Lets `conn`, a connection that is not a Deno conn, upgrade itself to TLS:
+ * `startTls` then calls `upgrade` instead of `Deno.startTls`. Internal.
+ */
+export function setTlsUpgrade(conn: object, upgrade: TlsUpgrade): void {
+  tlsUpgrades.set(conn, upgrade);
 }
 
 /** Internal access to private state, for connections and servers. */
@@ -1208,8 +1210,8 @@ export class StreamWriter implements AsyncDisposable {
         caCerts,
         alpnProtocols,
       };
-      const own = (conn as unknown as Partial<SelfUpgrading>)[startTlsHook];
-      conn2 = own ? await own.call(conn, settings, linked) : await Deno.startTls(conn, settings);
+      const own = tlsUpgrades.get(conn);
+      conn2 = own ? await own(settings, linked) : await Deno.startTls(conn, settings);
       if (linked?.aborted) {
         conn2.close();
         throw abortReason(linked);
