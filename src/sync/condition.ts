@@ -9,7 +9,7 @@ import { InvalidStateError } from "../core/errors.ts";
 import { park, WaiterQueue } from "../core/_waiters.ts";
 import { describe } from "../core/_describe.ts";
 import type { Permit, SignalOptions } from "./permit.ts";
-import { acquireShielded, Lock } from "./lock.ts";
+import { acquireShielded, Lock, permitOf } from "./lock.ts";
 
 /**
  * A condition variable over a {@linkcode Lock}, like asyncio's `Condition`:
@@ -176,6 +176,7 @@ export class Condition {
     }
     const signal = options?.signal;
     throwIfCancelled(signal);
+    const permit = permitOf(this.#lock);
     this.#lock.release();
     let notified = false;
     let failure: { error: unknown } | undefined;
@@ -186,7 +187,7 @@ export class Condition {
       failure = { error };
     }
     // Whatever happened, the caller gets the lock back before we return.
-    await acquireShielded(this.#lock);
+    await acquireShielded(this.#lock, permit);
     if (!failure) {
       try {
         throwIfCancelled(signal);

@@ -9,8 +9,13 @@ import { InvalidStateError } from "../core/errors.ts";
 import { park, parkShielded, passOnIfCancelled, WaiterQueue } from "../core/_waiters.ts";
 import { OncePermit, type Permit, type SignalOptions } from "./permit.ts";
 
-/** Lets {@linkcode Condition} re-acquire its lock without being cancellable. */
-export let acquireShielded: (lock: Lock) => Promise<void>;
+/** The permit of the current hold of `lock`, for {@linkcode Condition}. Internal. */
+export let permitOf: (lock: Lock) => OncePermit | undefined;
+/**
+ * Lets {@linkcode Condition} re-acquire its lock without being cancellable,
+ * giving the hold back its `permit`. Internal.
+ */
+export let acquireShielded: (lock: Lock, permit: OncePermit | undefined) => Promise<void>;
 
 /**
  * A mutual-exclusion lock, like asyncio's `Lock`: not owned by a task, fair
@@ -59,8 +64,18 @@ export class Lock {
   #locked = false;
   #waiters = new WaiterQueue<void>();
 
+  /** The permit of the current hold: a permit of an ended hold releases nothing. */
+  #permit: OncePermit | undefined;
+  #releasePermit = (permit: OncePermit): void => {
+    if (this.#permit === permit) this.release();
+  };
+
   static {
-    acquireShielded = (lock) => lock.#acquireShielded();
+    permitOf = (lock) => lock.#permit;
+    acquireShielded = async (lock, permit) => {
+      await lock.#acquireShielded();
+      lock.#permit = permit;
+    };
   }
 
   /**
@@ -116,7 +131,7 @@ export class Lock {
         return Promise.reject(e);
       }
       this.#locked = true;
-      return Promise.resolve(new OncePermit(this));
+      return Promise.resolve(this.#newPermit());
     }
     return this.#acquireSlow(signal);
   }
@@ -125,7 +140,11 @@ export class Lock {
     // `release()` hands us the lock (it stays locked).
     await park(this.#waiters, signal);
     passOnIfCancelled(signal, () => this.release());
-    return new OncePermit(this);
+    return this.#newPermit();
+  }
+
+  #newPermit(): OncePermit {
+    return this.#permit = new OncePermit(this.#releasePermit);
   }
 
   #acquireShielded(): Promise<void> {
@@ -155,6 +174,7 @@ export class Lock {
    */
   release(): void {
     if (!this.#locked) throw new InvalidStateError("Cannot release lock: it is not acquired");
+    this.#permit = undefined;
     const next = this.#waiters.shift();
     if (next) next.resolve();
     else this.#locked = false;

@@ -41,8 +41,9 @@ export interface SignalOptions {
  * What `acquire()` of a {@linkcode Lock}, {@linkcode Condition} or
  * {@linkcode Semaphore} resolves to: the hold, released by `release()` or
  * at the end of a `using` block. It releases at most once, however many
- * times it is called or disposed. Release a hold either through its permit
- * or with the primitive's own `release()`, not both.
+ * times it is called or disposed, and never releases another hold: once
+ * its hold has ended (the primitive's own `release()` ends a `Lock`'s hold,
+ * and a `Semaphore`'s oldest), releasing the permit does nothing.
  *
  * @example
  * ```ts
@@ -62,24 +63,23 @@ export interface Permit extends Disposable {
   release(): void;
 }
 
-/** Something a permit gives back to. Internal. */
-interface Releasable {
-  release(): void;
-}
-
-/** A permit that releases its owner once. Internal. */
+/**
+ * A permit that gives its hold back once, through `release`, the owner's
+ * own function (one per primitive, not one per permit). The owner ignores
+ * a permit whose hold has already ended. Internal.
+ */
 export class OncePermit implements Permit {
-  #owner: Releasable | undefined;
+  #release: ((permit: OncePermit) => void) | undefined;
 
-  constructor(owner: Releasable) {
-    this.#owner = owner;
+  constructor(release: (permit: OncePermit) => void) {
+    this.#release = release;
   }
 
   release(): void {
-    const owner = this.#owner;
-    if (owner) {
-      this.#owner = undefined;
-      owner.release();
+    const release = this.#release;
+    if (release) {
+      this.#release = undefined;
+      release(this);
     }
   }
 

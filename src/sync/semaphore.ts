@@ -78,6 +78,11 @@ export class Semaphore {
   #value: number;
   #bound = Infinity;
   #waiters = new WaiterQueue<void>();
+  /** The permits of the current holds, oldest first. */
+  #held = new Set<OncePermit>();
+  #releasePermit = (permit: OncePermit): void => {
+    if (this.#held.delete(permit)) this.#give();
+  };
 
   static {
     setBound = (sem, bound) => void (sem.#bound = bound);
@@ -155,7 +160,7 @@ export class Semaphore {
         return Promise.reject(e);
       }
       this.#value--;
-      return Promise.resolve(new OncePermit(this));
+      return Promise.resolve(this.#newPermit());
     }
     return this.#acquireSlow(signal);
   }
@@ -164,7 +169,13 @@ export class Semaphore {
     // A release hands us its permit.
     await park(this.#waiters, signal);
     passOnIfCancelled(signal, () => this.#give());
-    return new OncePermit(this);
+    return this.#newPermit();
+  }
+
+  #newPermit(): OncePermit {
+    const permit = new OncePermit(this.#releasePermit);
+    this.#held.add(permit);
+    return permit;
   }
 
   /**
@@ -190,6 +201,9 @@ export class Semaphore {
           `(all ${this.#bound} permits are already free)`,
       );
     }
+    // The oldest hold ends: its permit releases nothing any more.
+    const oldest = this.#held.values().next();
+    if (!oldest.done) this.#held.delete(oldest.value);
     this.#give();
   }
 
