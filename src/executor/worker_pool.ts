@@ -187,7 +187,7 @@ let pools = 0;
  * import { WorkerPool } from "@aio/asyncio";
  * import { assertEquals } from "@std/assert";
  *
- * // Usually `new URL("../jobs.ts", import.meta.url)`: here a module inline.
+ * // Usually `new URL("./jobs.ts", import.meta.url)`: here a module inline.
  * const jobs = "data:text/javascript,export const fib = (n) => n < 2 ? n : fib(n - 1) + fib(n - 2);";
  *
  * await using pool = new WorkerPool({ maxWorkers: 2 });
@@ -229,7 +229,8 @@ export class WorkerPool implements AsyncDisposable {
    * assertThrows(() => new WorkerPool({ maxWorkers: 0 }), RangeError, "'maxWorkers'");
    * ```
    */
-  constructor(options: WorkerPoolOptions = {}) {
+  constructor(options?: WorkerPoolOptions) {
+    if (options === undefined) options = {};
     const what = "Cannot create worker pool";
     checkObject(options, what);
     const {
@@ -301,7 +302,7 @@ export class WorkerPool implements AsyncDisposable {
    * @typeParam F The job function's type, for typed arguments and result
    * (inferred when `exportName` is the function).
    * @param moduleUrl The absolute URL of the module exporting the function
-   * (`import.meta.url`, `new URL("../jobs.ts", import.meta.url)`).
+   * (`import.meta.url`, `new URL("./jobs.ts", import.meta.url)`).
    * @param exportName The export's name, or the exported function.
    * @param args The arguments: structured-cloneable, or wrapped in `transfer`.
    * @returns A task for the function's (awaited) result.
@@ -418,7 +419,8 @@ export class WorkerPool implements AsyncDisposable {
    * assertThrows(() => pool.submit(jobs, "echo", 1), InvalidStateError);
    * ```
    */
-  async shutdown(options: WorkerPoolShutdownOptions = {}): Promise<void> {
+  async shutdown(options?: WorkerPoolShutdownOptions): Promise<void> {
+    if (options === undefined) options = {};
     const what = "Cannot shut down worker pool";
     checkObject(options, what);
     const { wait = true, cancelFutures = false, signal } = options;
@@ -880,12 +882,12 @@ export function setDefaultExecutor(pool: WorkerPool | undefined): void {
  * ```
  */
 export async function shutdownDefaultExecutor(
-  options: { signal?: AbortSignal } = {},
+  options?: { signal?: AbortSignal },
 ): Promise<void> {
   const pool = defaultPool;
   defaultPool = undefined;
   ownDefault = false;
-  await pool?.shutdown({ wait: true, signal: options.signal });
+  await pool?.shutdown({ wait: true, signal: options?.signal });
 }
 
 /**
@@ -960,7 +962,7 @@ function checkModuleUrl(moduleUrl: unknown): string {
   if (!URL.canParse(moduleUrl)) {
     throw new TypeError(
       `Cannot submit a job: 'moduleUrl' must be an absolute URL (import.meta.url, ` +
-        `new URL("../jobs.ts", import.meta.url)): current value is ${describe(moduleUrl)}`,
+        `new URL("./jobs.ts", import.meta.url)): current value is ${describe(moduleUrl)}`,
     );
   }
   return new URL(moduleUrl).href;

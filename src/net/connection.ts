@@ -326,8 +326,9 @@ function makeConnection(reader: StreamReader, writer: StreamWriter): Connection 
 export async function openConnection(
   host: string,
   port: number,
-  options: OpenConnectionOptions = {},
+  options?: OpenConnectionOptions,
 ): Promise<Connection> {
+  if (options === undefined) options = {};
   const what = "open connection";
   checkString(host, "host", what);
   checkPort(port, what, 1);
@@ -427,8 +428,9 @@ export async function openConnection(
  */
 export async function openUnixConnection(
   path: string,
-  options: OpenUnixConnectionOptions = {},
+  options?: OpenUnixConnectionOptions,
 ): Promise<Connection> {
+  if (options === undefined) options = {};
   const what = "open Unix connection";
   checkString(path, "path", what);
   checkOptions(options, what);

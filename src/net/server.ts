@@ -484,10 +484,10 @@ function listenError(e: unknown, address: string): unknown {
  */
 export function startServer(
   handler: ClientHandler,
-  options: StartServerOptions = {},
+  options?: StartServerOptions,
 ): Promise<Server<Deno.NetAddr>> {
   try {
-    return Promise.resolve(listenTcp(handler, options));
+    return Promise.resolve(listenTcp(handler, options ?? {}));
   } catch (e) {
     return Promise.reject(e);
   }

@@ -721,7 +721,7 @@ export class StreamWriter implements AsyncDisposable {
    * writer.close();
    * ```
    */
-  setWriteBufferLimits(limits: WriteBufferLimits = {}): void {
+  setWriteBufferLimits(limits?: WriteBufferLimits): void {
     [this.#high, this.#low] = checkLimits(limits, "set write buffer limits");
     if (this.#size > this.#high) {
       this.#paused = true;
@@ -1129,7 +1129,8 @@ export class StreamWriter implements AsyncDisposable {
    * writer.write("EHLO me\r\n");
    * ```
    */
-  async startTls(options: StartTlsOptions = {}): Promise<void> {
+  async startTls(options?: StartTlsOptions): Promise<void> {
+    if (options === undefined) options = {};
     checkOptions(options, "start TLS");
     const { hostname, signal } = options;
     if (hostname !== undefined) checkString(hostname, "hostname", "start TLS");
