@@ -373,7 +373,7 @@ Deno.test("Semaphore: bad values are typed errors naming the value", () => {
   assertThrows(
     () => new Semaphore(-1),
     RangeError,
-    "Cannot create Semaphore as 'value' must be at least 0: current value is -1",
+    "Cannot create Semaphore: 'value' must be at least 0: current value is -1",
   );
   assertThrows(() => new Semaphore(1.5), RangeError, "must be an integer: current value is 1.5");
   assertThrows(
@@ -544,7 +544,7 @@ Deno.test("Barrier: bad parties are typed errors naming the value", () => {
   assertThrows(
     () => new Barrier(0),
     RangeError,
-    "Cannot create barrier as 'parties' must be at least 1: current value is 0",
+    "Cannot create barrier: 'parties' must be at least 1: current value is 0",
   );
   assertThrows(() => new Barrier(2.5), RangeError, "current value is 2.5");
   assertThrows(() => new Barrier(undefined as unknown as number), TypeError, "undefined");

@@ -1,5 +1,6 @@
 /**
- * Argument checks shared by the stream modules, with messages that name the
+ * Argument checks shared by every layer, in one message style ("Cannot X:
+ * 'name' must be Y: current value is Z"), with messages that name the
  * option and show the value. Internal.
  *
  * @module
@@ -72,17 +73,30 @@ export function checkStrings(value: unknown, name: string, what: string): string
 export function checkCount(value: unknown, what: string, name: string, min: number): number {
   if (typeof value !== "number" || Number.isNaN(value)) {
     throw new TypeError(
-      `Cannot ${what} as '${name}' must be a number: current value is ${describe(value)}`,
+      `Cannot ${what}: '${name}' must be a number: current value is ${describe(value)}`,
     );
   }
   if (!Number.isInteger(value)) {
     throw new RangeError(
-      `Cannot ${what} as '${name}' must be an integer: current value is ${value}`,
+      `Cannot ${what}: '${name}' must be an integer: current value is ${value}`,
     );
   }
   if (value < min) {
     throw new RangeError(
-      `Cannot ${what} as '${name}' must be at least ${min}: current value is ${value}`,
+      `Cannot ${what}: '${name}' must be at least ${min}: current value is ${value}`,
+    );
+  }
+  return value;
+}
+
+/** Validates an optional non-negative number of milliseconds. Internal. */
+export function checkMs(value: unknown, name: string, what: string): number | undefined {
+  if (value === undefined) return undefined;
+  if (typeof value !== "number" || Number.isNaN(value) || value < 0) {
+    throw new RangeError(
+      `Cannot ${what}: '${name}' must be a non-negative number of milliseconds: current value is ${
+        describe(value)
+      }`,
     );
   }
   return value;

@@ -14,7 +14,14 @@ import { setWriterHostname, type StartTlsOptions, StreamWriter } from "../stream
 import { setDelay } from "../core/_timers.ts";
 import { formatAddress, unbracket } from "./_address.ts";
 import { connectFrom } from "./_node_conn.ts";
-import { checkLimit, checkOptions, checkPort, checkString, checkStrings } from "../core/_check.ts";
+import {
+  checkLimit,
+  checkMs,
+  checkOptions,
+  checkPort,
+  checkString,
+  checkStrings,
+} from "../core/_check.ts";
 
 /**
  * Raised when a connection cannot be opened: the connection was refused, the
@@ -154,18 +161,6 @@ export type Connection = readonly [reader: StreamReader, writer: StreamWriter] &
 };
 
 // ----------------------------------------------------------------- helpers
-
-function checkMs(value: unknown, name: string, what: string): number | undefined {
-  if (value === undefined) return undefined;
-  if (typeof value !== "number" || Number.isNaN(value) || value < 0) {
-    throw new RangeError(
-      `Cannot ${what}: '${name}' must be a non-negative number of milliseconds: current value is ${
-        describe(value)
-      }`,
-    );
-  }
-  return value;
-}
 
 /** What to say about a failed connect, from the error it failed with. */
 function reasonOf(e: unknown): string {

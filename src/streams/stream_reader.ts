@@ -9,6 +9,7 @@ import { abortReason, cancellable } from "../core/cancellation.ts";
 import { IncompleteReadError, InvalidStateError, LimitOverrunError } from "../core/errors.ts";
 import { describe } from "../core/_describe.ts";
 import { findByte, toSeparators } from "./_byte_search.ts";
+import { checkLimit } from "../core/_check.ts";
 
 /**
  * Anything with a Deno-style `read(p)`: fills `p` from its start and resolves
@@ -225,14 +226,7 @@ export class StreamReader {
    * ```
    */
   constructor(source?: StreamReaderSource, options?: StreamReaderOptions) {
-    const limit = options?.limit ?? DEFAULT_LIMIT;
-    if (!Number.isSafeInteger(limit) || limit <= 0) {
-      throw new RangeError(
-        `Cannot create StreamReader: 'limit' must be a positive integer: current value is ${
-          describe(limit)
-        }`,
-      );
-    }
+    const limit = checkLimit(options?.limit ?? undefined, "create StreamReader") ?? DEFAULT_LIMIT;
     this.#limit = limit;
     if (source !== undefined && source !== null) this.#setSource(source, "create StreamReader");
   }

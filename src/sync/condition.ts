@@ -69,7 +69,7 @@ export class Condition {
   constructor(lock?: Lock) {
     if (lock !== undefined && !(lock instanceof Lock)) {
       throw new TypeError(
-        `Cannot create condition as 'lock' must be a Lock: current value is ${describe(lock)}`,
+        `Cannot create condition: 'lock' must be a Lock: current value is ${describe(lock)}`,
       );
     }
     this.#lock = lock ?? new Lock();
@@ -287,7 +287,7 @@ export class Condition {
   notify(n = 1): void {
     if (typeof n !== "number" || Number.isNaN(n) || n < 0) {
       throw new RangeError(
-        `Cannot notify as 'n' must be a number of at least 0: current value is ${describe(n)}`,
+        `Cannot notify: 'n' must be a number of at least 0: current value is ${describe(n)}`,
       );
     }
     if (!this.#lock.locked()) {
