@@ -101,3 +101,13 @@ export function checkMs(value: unknown, name: string, what: string): number | un
   }
   return value;
 }
+
+/** Validates an optional boolean option. Internal. */
+export function checkBoolean(value: unknown, name: string, what: string): boolean | undefined {
+  if (value !== undefined && typeof value !== "boolean") {
+    throw new TypeError(
+      `Cannot ${what}: '${name}' must be a boolean: current value is ${describe(value)}`,
+    );
+  }
+  return value;
+}

@@ -15,6 +15,7 @@ import { setDelay } from "../core/_timers.ts";
 import { formatAddress, unbracket } from "./_address.ts";
 import { connectFrom } from "./_node_conn.ts";
 import {
+  checkBoolean,
   checkLimit,
   checkMs,
   checkOptions,
@@ -331,12 +332,7 @@ export async function openConnection(
   const limit = checkLimit(options.limit, what);
   const timeout = checkMs(options.timeout, "timeout", what);
   const delay = checkMs(options.happyEyeballsDelay, "happyEyeballsDelay", what);
-  const noDelay = options.noDelay ?? true;
-  if (typeof noDelay !== "boolean") {
-    throw new TypeError(
-      `Cannot ${what}: 'noDelay' must be a boolean: current value is ${describe(noDelay)}`,
-    );
-  }
+  const noDelay = checkBoolean(options.noDelay ?? undefined, "noDelay", what) ?? true;
   const localAddress = options.localAddress === undefined
     ? undefined
     : checkString(options.localAddress, "localAddress", what);

@@ -20,7 +20,7 @@ import { isLocalClose, StreamReader } from "../streams/stream_reader.ts";
 import { abortWriter, StreamWriter } from "../streams/stream_writer.ts";
 import { createTask, type Task } from "../core/task.ts";
 import { formatAddr, unbracket } from "./_address.ts";
-import { checkLimit, checkOptions, checkPort, checkString } from "../core/_check.ts";
+import { checkBoolean, checkLimit, checkOptions, checkPort, checkString } from "../core/_check.ts";
 import { type Delay, setDelay } from "../core/_timers.ts";
 import { park, WaiterQueue } from "../core/_waiters.ts";
 
@@ -508,11 +508,7 @@ function listenTcp(handler: ClientHandler, options: StartServerOptions): Server<
       }`,
     );
   }
-  if (options.noDelay !== undefined && typeof options.noDelay !== "boolean") {
-    throw new TypeError(
-      `Cannot ${what}: 'noDelay' must be a boolean: current value is ${String(options.noDelay)}`,
-    );
-  }
+  checkBoolean(options.noDelay, "noDelay", what);
   const tls = options.tls;
   if (tls !== undefined) {
     if (typeof tls !== "object" || tls === null) {
