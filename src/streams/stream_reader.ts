@@ -434,14 +434,12 @@ export class StreamReader {
     return this.#readSome(n, signal);
   }
 
-  async #readSome(n: number, signal: AbortSignal | undefined): Promise<Uint8Array<ArrayBuffer>> {
-    for (;;) {
-      await this.#waitForData("read", signal);
-      if (this.#failed) throw this.#exception;
+  #readSome(n: number, signal: AbortSignal | undefined): Promise<Uint8Array<ArrayBuffer>> {
+    return this.#waitUntil("read", signal, () => {
       const live = this.#end - this.#start;
       if (live > 0) return this.#take(n < live ? n : live);
-      if (this.#eof) return new Uint8Array(0);
-    }
+      return this.#eof ? new Uint8Array(0) : null;
+    });
   }
 
   /**
@@ -486,16 +484,12 @@ export class StreamReader {
     return this.#readExactlyWait(n, signal);
   }
 
-  async #readExactlyWait(
-    n: number,
-    signal: AbortSignal | undefined,
-  ): Promise<Uint8Array<ArrayBuffer>> {
-    for (;;) {
-      await this.#waitForData("readExactly", signal);
-      if (this.#failed) throw this.#exception;
+  #readExactlyWait(n: number, signal: AbortSignal | undefined): Promise<Uint8Array<ArrayBuffer>> {
+    return this.#waitUntil("readExactly", signal, () => {
       if (this.#end - this.#start >= n) return this.#take(n);
       if (this.#eof) throw new IncompleteReadError(this.#take(this.#end - this.#start), n);
-    }
+      return null;
+    });
   }
 
   /**
@@ -612,21 +606,19 @@ export class StreamReader {
   }
 
   /** Waits for data until a separator, resuming the search where it stopped. */
-  async #untilWait(
+  #untilWait(
     seps: Uint8Array[],
     name: string,
     signal: AbortSignal | undefined,
   ): Promise<Uint8Array<ArrayBuffer>> {
     // A stream position, so that the resume point survives other consumers.
     let from = this.#consumed + this.#nextOffset;
-    for (;;) {
-      await this.#waitForData(name, signal);
-      if (this.#failed) throw this.#exception;
+    return this.#waitUntil(name, signal, () => {
       const offset = from > this.#consumed ? from - this.#consumed : 0;
       const chunk = this.#tryUntil(seps, offset);
-      if (chunk !== null) return chunk;
-      from = this.#consumed + this.#nextOffset;
-    }
+      if (chunk === null) from = this.#consumed + this.#nextOffset;
+      return chunk;
+    });
   }
 
   /**
@@ -771,10 +763,7 @@ export class StreamReader {
 
   /** Waits (consuming nothing) until the source has ended. */
   async #readAll(name: string, signal: AbortSignal | undefined): Promise<void> {
-    while (!this.#eof) {
-      await this.#waitForData(name, signal);
-      if (this.#failed) throw this.#exception;
-    }
+    if (!this.#eof) await this.#waitUntil(name, signal, () => this.#eof || null);
   }
 
   // ---------------------------------------------------------- iteration
@@ -1120,7 +1109,25 @@ export class StreamReader {
     }
   }
 
-  /** The one wait path: resolves when data, the end or an error arrives. */
+  /**
+   * The one wait loop of every read: waits for data, the end or an error,
+   * then calls `attempt`, until it returns a result (`null`: wait again).
+   * A failed stream rejects with its exception.
+   */
+  async #waitUntil<T>(
+    name: string,
+    signal: AbortSignal | undefined,
+    attempt: () => T | null,
+  ): Promise<T> {
+    for (;;) {
+      await this.#waitForData(name, signal);
+      if (this.#failed) throw this.#exception;
+      const result = attempt();
+      if (result !== null) return result;
+    }
+  }
+
+  /** The one wait: resolves when data, the end or an error arrives. */
   #waitForData(name: string, signal: AbortSignal | undefined): Promise<void> {
     if (this.#waiter !== null) {
       return Promise.reject(
