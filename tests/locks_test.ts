@@ -373,7 +373,7 @@ Deno.test("Semaphore: bad values are typed errors naming the value", () => {
   assertThrows(
     () => new Semaphore(-1),
     RangeError,
-    "Cannot create Semaphore as 'value' must be at least 0: current value is -1",
+    "Cannot create Semaphore: 'value' must be at least 0: current value is -1",
   );
   assertThrows(() => new Semaphore(1.5), RangeError, "must be an integer: current value is 1.5");
   assertThrows(
@@ -544,7 +544,7 @@ Deno.test("Barrier: bad parties are typed errors naming the value", () => {
   assertThrows(
     () => new Barrier(0),
     RangeError,
-    "Cannot create barrier as 'parties' must be at least 1: current value is 0",
+    "Cannot create barrier: 'parties' must be at least 1: current value is 0",
   );
   assertThrows(() => new Barrier(2.5), RangeError, "current value is 2.5");
   assertThrows(() => new Barrier(undefined as unknown as number), TypeError, "undefined");
@@ -670,4 +670,90 @@ Deno.test("a Semaphore bounds a fan-out as std's pooledMap does: same results, s
 
   assertEquals(viaStd.toSorted((a, b) => a - b), viaAio);
   assertEquals([std.state.peak, aio.state.peak], [LIMIT, LIMIT]);
+});
+
+Deno.test("release once: a permit of an ended Lock hold never frees the next hold", async () => {
+  const lock = new Lock();
+  const first = await lock.acquire();
+  lock.release(); // asyncio style: the hold ends without its permit
+  const second = await lock.acquire();
+  first.release();
+  assert(lock.locked(), "the stale permit freed another task's hold");
+  second.release();
+  assertFalse(lock.locked());
+  second.release(); // a permit releases once: no error, no effect
+  assertFalse(lock.locked());
+  assertThrows(() => lock.release(), InvalidStateError, "not acquired");
+});
+
+Deno.test("release once: a using block ends its own hold only", async () => {
+  const lock = new Lock();
+  let other: Permit | undefined;
+  {
+    using _permit = await lock.acquire();
+    lock.release();
+    other = await lock.acquire();
+  } // disposing the ended hold's permit leaves the other hold alone
+  assert(lock.locked());
+  other.release();
+  assertFalse(lock.locked());
+  const sem = new Semaphore(1);
+  {
+    using _permit = await sem.acquire();
+    sem.release();
+    other = await sem.acquire();
+  }
+  assert(sem.locked());
+  other.release();
+  assertFalse(sem.locked());
+});
+
+Deno.test("release once: a Semaphore permit never releases a hold that already ended", async () => {
+  const sem = new Semaphore(2);
+  const a = await sem.acquire();
+  const b = await sem.acquire();
+  sem.release(); // ends the oldest hold: a's
+  a.release(); // a's hold has ended: nothing happens
+  const c = await sem.acquire();
+  assert(sem.locked(), "a stale permit gave back a permit it did not hold");
+  b.release();
+  b.release();
+  assertFalse(sem.locked());
+  c.release();
+  // Both permits are back, and no more.
+  const again = [await sem.acquire(), await sem.acquire()];
+  assert(sem.locked());
+  for (const p of again) p.release();
+});
+
+Deno.test("release once: a BoundedSemaphore permit after release() is a no-op, not an over-release", async () => {
+  const sem = new BoundedSemaphore(1);
+  const permit = await sem.acquire();
+  sem.release();
+  permit.release(); // the hold already ended: no error, no effect
+  assertFalse(sem.locked());
+  assertThrows(() => sem.release(), InvalidStateError, "released more times than acquired");
+  const next = await sem.acquire();
+  permit.release();
+  assert(sem.locked(), "the stale permit freed the new hold");
+  next.release();
+  next.release();
+  assertFalse(sem.locked());
+});
+
+Deno.test("release once: a Condition's permit outlives wait(), which keeps the hold its own", async () => {
+  const cond = new Condition();
+  const waiter = createTask(async () => {
+    using _permit = await cond.acquire();
+    await cond.wait();
+    assert(cond.locked());
+  });
+  await sleep(0);
+  {
+    using _permit = await cond.acquire();
+    cond.notify();
+  }
+  await waiter;
+  // The waiter's permit, taken before wait(), released the lock at the end of its block.
+  assertFalse(cond.locked());
 });

@@ -35,7 +35,7 @@ Deno.test("Queue: bad maxsize values are typed errors naming the value", () => {
   assertThrows(
     () => new Queue(1.5),
     RangeError,
-    "Cannot create Queue as 'maxsize' must be an integer: current value is 1.5",
+    "Cannot create Queue: 'maxsize' must be an integer: current value is 1.5",
   );
   assertThrows(
     () => new Queue("10" as unknown as number),

@@ -271,3 +271,45 @@ Deno.test("TaskGroup.run rejects a non-function body", async () => {
   // @ts-expect-error: testing bad input
   await assertRejects(() => TaskGroup.run(null), TypeError, "expected a function");
 });
+
+Deno.test("TaskGroupError lists each distinct error once", async (t) => {
+  await t.step("a body failing with a child's error (return Promise.all(tasks))", async () => {
+    const boom = new Error("boom");
+    const e = await assertRejects(
+      () =>
+        TaskGroup.run((tg) => {
+          const tasks = [
+            tg.createTask(async () => {
+              await sleep(0);
+              throw boom;
+            }),
+            tg.createTask(() => sleep(60_000)),
+          ];
+          return Promise.all(tasks);
+        }),
+      TaskGroupError,
+    );
+    assertEquals(e.errors, [boom]);
+  });
+  await t.step("children failing with one shared error, and distinct ones kept", async () => {
+    const shared = new Error("shared");
+    const other = new Error("other");
+    const e = await assertRejects(
+      () =>
+        TaskGroup.run((tg) => {
+          tg.createTask(() => {
+            throw shared;
+          });
+          tg.createTask(() => {
+            throw shared;
+          });
+          tg.createTask(() => {
+            throw other;
+          });
+        }),
+      TaskGroupError,
+    );
+    assertEquals(e.errors, [shared, other]);
+    assertEquals(e.message, "2 unhandled errors in a TaskGroup: shared");
+  });
+});

@@ -36,12 +36,12 @@
  * @module
  */
 
-import { cancellable, isCancellation, throwIfCancelled } from "./cancellation.ts";
-import { CancelledError, InvalidStateError } from "./errors.ts";
-import { createTask, type Task } from "./task.ts";
-import { type Delay, setDelay } from "./_timers.ts";
-import { describe } from "./_describe.ts";
-import { park, WaiterQueue } from "./_waiters.ts";
+import { cancellable, isCancellation, throwIfCancelled } from "../core/cancellation.ts";
+import { CancelledError, InvalidStateError } from "../core/errors.ts";
+import { createTask, type Task } from "../core/task.ts";
+import { type Delay, setDelay } from "../core/_timers.ts";
+import { describe } from "../core/_describe.ts";
+import { park, WaiterQueue } from "../core/_waiters.ts";
 import {
   CANCEL_CELL,
   isMarker,
@@ -229,7 +229,8 @@ export class WorkerPool implements AsyncDisposable {
    * assertThrows(() => new WorkerPool({ maxWorkers: 0 }), RangeError, "'maxWorkers'");
    * ```
    */
-  constructor(options: WorkerPoolOptions = {}) {
+  constructor(options?: WorkerPoolOptions) {
+    if (options === undefined) options = {};
     const what = "Cannot create worker pool";
     checkObject(options, what);
     const {
@@ -418,7 +419,8 @@ export class WorkerPool implements AsyncDisposable {
    * assertThrows(() => pool.submit(jobs, "echo", 1), InvalidStateError);
    * ```
    */
-  async shutdown(options: WorkerPoolShutdownOptions = {}): Promise<void> {
+  async shutdown(options?: WorkerPoolShutdownOptions): Promise<void> {
+    if (options === undefined) options = {};
     const what = "Cannot shut down worker pool";
     checkObject(options, what);
     const { wait = true, cancelFutures = false, signal } = options;
@@ -880,12 +882,12 @@ export function setDefaultExecutor(pool: WorkerPool | undefined): void {
  * ```
  */
 export async function shutdownDefaultExecutor(
-  options: { signal?: AbortSignal } = {},
+  options?: { signal?: AbortSignal },
 ): Promise<void> {
   const pool = defaultPool;
   defaultPool = undefined;
   ownDefault = false;
-  await pool?.shutdown({ wait: true, signal: options.signal });
+  await pool?.shutdown({ wait: true, signal: options?.signal });
 }
 
 /**

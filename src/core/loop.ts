@@ -24,24 +24,7 @@ import { describe } from "./_describe.ts";
  * } // cancelled here
  * ```
  */
-export class Handle {
-  #timer: Delay | undefined;
-  #cancelled = false;
-  #when: number;
-
-  /**
-   * Internal: created by `callSoon`, `callLater` and `callAt`.
-   *
-   * @ignore
-   */
-  constructor(fn: () => void, delayMs: number, when: number = now() + delayMs) {
-    this.#when = when;
-    this.#timer = setDelay(() => {
-      this.#timer = undefined;
-      fn();
-    }, delayMs);
-  }
-
+export interface Handle extends Disposable {
   /**
    * When the callback is due, on the {@linkcode time} clock.
    *
@@ -57,9 +40,7 @@ export class Handle {
    * assertEquals(handle.when(), at);
    * ```
    */
-  when(): number {
-    return this.#when;
-  }
+  when(): number;
 
   /**
    * Cancels the callback if it has not run; safe to call again.
@@ -74,11 +55,7 @@ export class Handle {
    * assert(handle.cancelled());
    * ```
    */
-  cancel(): void {
-    this.#cancelled = true;
-    this.#timer?.clear();
-    this.#timer = undefined;
-  }
+  cancel(): void;
 
   /**
    * Whether `cancel()` was called.
@@ -95,6 +72,40 @@ export class Handle {
    * assert(handle.cancelled());
    * ```
    */
+  cancelled(): boolean;
+
+  /** Cancels the callback: `using handle = callLater(...)`. */
+  [Symbol.dispose](): void;
+}
+
+/** The {@linkcode Handle} of one scheduled callback. */
+class ScheduledCallback implements Handle {
+  #timer: Delay | undefined;
+  #cancelled = false;
+  #when: number;
+
+  /** Created by `callSoon`, `callLater` and `callAt`. */
+  constructor(fn: () => void, delayMs: number, when: number = now() + delayMs) {
+    this.#when = when;
+    this.#timer = setDelay(() => {
+      this.#timer = undefined;
+      fn();
+    }, delayMs);
+  }
+
+  /** When the callback is due. */
+  when(): number {
+    return this.#when;
+  }
+
+  /** Cancels the callback. */
+  cancel(): void {
+    this.#cancelled = true;
+    this.#timer?.clear();
+    this.#timer = undefined;
+  }
+
+  /** Whether the callback was cancelled. */
   cancelled(): boolean {
     return this.#cancelled;
   }
@@ -115,7 +126,7 @@ function schedule<A extends unknown[]>(
   if (typeof fn !== "function") {
     throw new TypeError(`Cannot ${what}: expected a function, got ${describe(fn)}`);
   }
-  return new Handle(() => fn(...args), delayMs, when);
+  return new ScheduledCallback(() => fn(...args), delayMs, when);
 }
 
 /**

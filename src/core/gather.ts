@@ -6,7 +6,7 @@
  */
 
 import { CancelledError } from "./errors.ts";
-import { Future, LABEL, settle, STATES } from "./future.ts";
+import { defineLabel, Future, settleFuture, STATES } from "./future.ts";
 import { watch } from "./_watch.ts";
 
 /** Options for {@linkcode gather}. */
@@ -28,6 +28,13 @@ export type GatherSettled<T extends readonly unknown[]> = {
   -readonly [K in keyof T]: Awaited<T[K]> | unknown;
 };
 
+/** Gives a new gathering its children; set by `GatheringFuture`. */
+let startGathering: (gathering: GatheringFuture<unknown>, children: unknown[]) => void;
+/** Whether `cancel()` was called; set by `GatheringFuture`. */
+let cancelRequested: (gathering: GatheringFuture<unknown>) => boolean;
+/** A child that is not a future has settled; set by `GatheringFuture`. */
+let plainSettled: (gathering: GatheringFuture<unknown>) => void;
+
 /**
  * The future {@linkcode gather} returns: cancelling it cancels every child
  * task or future still running; it then rejects with `CancelledError` once
@@ -46,29 +53,18 @@ export type GatherSettled<T extends readonly unknown[]> = {
  * ```
  */
 export class GatheringFuture<T> extends Future<T> {
-  #children: unknown[];
+  #children: unknown[] = [];
   #cancelRequested = false;
   /** How many children that are not futures are still running. */
   #plainRunning = 0;
 
-  /**
-   * Internal: created by `gather`.
-   *
-   * @ignore
-   */
-  constructor(children: unknown[]) {
-    super();
-    this.#children = children;
-    for (const child of children) if (!(child instanceof Future)) this.#plainRunning++;
-  }
-
-  /**
-   * Internal: the label used in messages.
-   *
-   * @ignore
-   */
-  override get [LABEL](): string {
-    return "gather()";
+  static {
+    startGathering = (gathering, children) => {
+      gathering.#children = children;
+      for (const child of children) if (!(child instanceof Future)) gathering.#plainRunning++;
+    };
+    cancelRequested = (gathering) => gathering.#cancelRequested;
+    plainSettled = (gathering) => void gathering.#plainRunning--;
   }
 
   /**
@@ -107,25 +103,9 @@ export class GatheringFuture<T> extends Future<T> {
     this.#cancelRequested = true;
     return true;
   }
-
-  /**
-   * Internal: whether `cancel()` was called.
-   *
-   * @ignore
-   */
-  get cancelRequested(): boolean {
-    return this.#cancelRequested;
-  }
-
-  /**
-   * Internal: a child that is not a future has settled.
-   *
-   * @ignore
-   */
-  plainSettled(): void {
-    this.#plainRunning--;
-  }
 }
+
+defineLabel(GatheringFuture.prototype, () => "gather()");
 
 /**
  * {@linkcode gather} with `returnExceptions: true`: failures (and
@@ -189,7 +169,8 @@ export function gather<const T extends readonly unknown[]>(
   options?: GatherOptions,
 ): GatheringFuture<unknown[]> {
   const children = [...awaitables];
-  const outer = new GatheringFuture<unknown[]>(children);
+  const outer = new GatheringFuture<unknown[]>();
+  startGathering(outer, children);
   const results = new Array<unknown>(children.length);
   let remaining = children.length;
   if (remaining === 0) {
@@ -201,24 +182,24 @@ export function gather<const T extends readonly unknown[]>(
     const plain = !(child instanceof Future);
     watch(child, (outcome) => {
       remaining--;
-      if (plain) outer.plainSettled();
+      if (plain) plainSettled(outer);
       if (outer.done()) return;
       if (outcome.ok) {
         results[i] = outcome.value;
       } else if (returnExceptions) {
         results[i] = outcome.error;
-      } else if (!outcome.cancelled || !outer.cancelRequested) {
+      } else if (!outcome.cancelled || !cancelRequested(outer)) {
         // The first failure (or a child cancelled by someone else) ends it.
         // asyncio: a child cancelled by someone else fails the gather with
         // CancelledError, without the gather itself counting as cancelled.
-        outer[settle](STATES.REJECTED, outcome.error);
+        settleFuture(outer, STATES.REJECTED, outcome.error);
         return;
       }
       if (remaining === 0) {
-        if (outer.cancelRequested) {
-          outer[settle](STATES.CANCELLED, new CancelledError("gather() was cancelled"));
+        if (cancelRequested(outer)) {
+          settleFuture(outer, STATES.CANCELLED, new CancelledError("gather() was cancelled"));
         } else {
-          outer[settle](STATES.FULFILLED, results);
+          settleFuture(outer, STATES.FULFILLED, results);
         }
       }
     });

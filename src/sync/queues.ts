@@ -13,12 +13,12 @@
  * @module
  */
 
-import { throwIfCancelled } from "./cancellation.ts";
-import { InvalidStateError, QueueEmpty, QueueFull, QueueShutDown } from "./errors.ts";
-import type { SignalOptions } from "./locks.ts";
-import { park, passOnIfCancelled, WaiterQueue } from "./_waiters.ts";
-import { describe } from "./_describe.ts";
-import { Fifo } from "./_fifo.ts";
+import { throwIfCancelled } from "../core/cancellation.ts";
+import { InvalidStateError, QueueEmpty, QueueFull, QueueShutDown } from "../core/errors.ts";
+import type { SignalOptions } from "./permit.ts";
+import { park, passOnIfCancelled, WaiterQueue } from "../core/_waiters.ts";
+import { describe } from "../core/_describe.ts";
+import { Fifo } from "../core/_fifo.ts";
 
 /** Options for {@linkcode Queue} and {@linkcode LifoQueue}. */
 export interface QueueOptions {
@@ -192,12 +192,12 @@ function checkMaxsize(arg: unknown, kind: string): number {
     : arg ?? 0;
   if (typeof maxsize !== "number" || Number.isNaN(maxsize)) {
     throw new TypeError(
-      `Cannot create ${kind} as 'maxsize' must be a number: current value is ${describe(maxsize)}`,
+      `Cannot create ${kind}: 'maxsize' must be a number: current value is ${describe(maxsize)}`,
     );
   }
   if (!Number.isInteger(maxsize) && maxsize !== Infinity && maxsize !== -Infinity) {
     throw new RangeError(
-      `Cannot create ${kind} as 'maxsize' must be an integer: current value is ${maxsize}`,
+      `Cannot create ${kind}: 'maxsize' must be an integer: current value is ${maxsize}`,
     );
   }
   return maxsize;
@@ -742,7 +742,7 @@ export class PriorityQueue<T> extends Queue<T> {
     const compare = typeof options === "object" && options !== null ? options.compare : undefined;
     if (compare !== undefined && typeof compare !== "function") {
       throw new TypeError(
-        `Cannot create PriorityQueue as 'compare' must be a function: current value is ${
+        `Cannot create PriorityQueue: 'compare' must be a function: current value is ${
           describe(compare)
         }`,
       );

@@ -5,7 +5,7 @@
  */
 
 import { cancellable } from "./cancellation.ts";
-import { Future, observe } from "./future.ts";
+import { Future, observeFuture } from "./future.ts";
 
 /** Options for {@linkcode shield}. */
 export interface ShieldOptions {
@@ -42,7 +42,7 @@ export interface ShieldOptions {
  */
 export function shield<T>(awaitable: PromiseLike<T> | T, options?: ShieldOptions): Promise<T> {
   const inner = new Promise<T>((resolve, reject) => {
-    if (awaitable instanceof Future) awaitable[observe](resolve, reject);
+    if (awaitable instanceof Future) observeFuture(awaitable, resolve, reject);
     else Promise.resolve(awaitable).then(resolve, reject);
   });
   // The outcome is ours to report: never an unhandled rejection if the outer

@@ -5,9 +5,9 @@
  * @module
  */
 
-import { isCancellation, ownSignal, scopes } from "./cancellation.ts";
+import { isCancellation, ownSignal, type Scope, scopes } from "./cancellation.ts";
 import { CancelledError, InvalidStateError } from "./errors.ts";
-import { Future, LABEL, settle, STATES } from "./future.ts";
+import { defineLabel, Future, settleFuture, STATES } from "./future.ts";
 import { describe } from "./_describe.ts";
 
 /** Options for {@linkcode createTask}. */
@@ -36,10 +36,17 @@ function startPending(): void {
   const queue = startQueue;
   startQueue = [];
   startScheduled = false;
-  for (let i = 0; i < queue.length; i++) queue[i][start]();
+  for (let i = 0; i < queue.length; i++) startTask(queue[i]);
 }
 
-const start = Symbol("aio.start");
+/** Runs a task's function in its scope; set by `Task`. */
+let startTask: (task: Task<unknown>) => void;
+/** The pending cancellation's reason of a task; set by `Task`. */
+let reasonOf: (task: Task<unknown>) => CancelledError | undefined;
+/** Calls `fn` once when `task` is cancelled; set by `Task`. */
+let onCancelOf: (task: Task<unknown>, fn: () => void) => () => void;
+/** The scope a task's function runs in; set by `Task`. */
+let scopeOf: (task: Task<unknown>) => Scope;
 
 /**
  * The cancel requests (by their reason) that reached a task's function: an
@@ -49,16 +56,49 @@ const start = Symbol("aio.start");
 const delivered = new WeakSet<CancelledError>();
 
 /**
- * Internal: what owns a task (a `TaskGroup`), told synchronously when the
- * task settles — cheaper than a done-callback, and in time for the owner to
- * cancel the siblings before anything else runs.
+ * What a task tells its owner (a `TaskGroup`) synchronously when it settles:
+ * cheaper than a done-callback, and in time for the owner to cancel the
+ * siblings before anything else runs.
  */
-export interface TaskOwner {
-  childDone(task: Task<unknown>): void;
-}
+type Owner = (task: Task<unknown>) => void;
 
-/** Internal: the key of `Task`'s method that sets its owner. */
-export const adopt: unique symbol = Symbol("aio.adopt");
+/** Makes `owner` the owner of `task`, told when the task settles. Internal. */
+export let adoptTask: (task: Task<unknown>, owner: Owner) => void;
+
+/** The unfinished tasks, for {@linkcode allTasks}; set by `Task`. */
+let liveTasks: () => Generator<Task<unknown>>;
+
+/**
+ * A task as the scope its function runs in: the cancellation state the
+ * awaits of its function observe, kept off the task's public face.
+ */
+class TaskScope implements Scope {
+  readonly task: Task<unknown>;
+
+  constructor(task: Task<unknown>) {
+    this.task = task;
+  }
+
+  get signal(): AbortSignal {
+    return this.task.signal;
+  }
+
+  get cancelRequested(): boolean {
+    return reasonOf(this.task) !== undefined;
+  }
+
+  /** Read only by an await that rejects with it: reading it delivers the request. */
+  get cancelReason(): CancelledError | undefined {
+    const reason = reasonOf(this.task);
+    if (reason !== undefined) delivered.add(reason);
+    return reason;
+  }
+
+  /** Each subscription passes a function of its own: the same function twice is one. */
+  onCancel(fn: () => void): () => void {
+    return onCancelOf(this.task, fn);
+  }
+}
 
 /**
  * A {@linkcode Future} that runs a function: asyncio's `Task`. Create one with
@@ -103,9 +143,24 @@ export class Task<T> extends Future<T> {
    * futures in a task) is O(1), not a scan.
    */
   #hooks: Set<() => void> | undefined;
-  #owner: TaskOwner | undefined;
+  #owner: Owner | undefined;
+  #scope: TaskScope | undefined;
   #prev: Task<unknown> | undefined;
   #next: Task<unknown> | undefined;
+
+  static {
+    startTask = (task) => task.#start();
+    reasonOf = (task) => task.#reason;
+    onCancelOf = (task, fn) => {
+      (task.#hooks ??= new Set()).add(fn);
+      return () => void task.#hooks?.delete(fn);
+    };
+    scopeOf = (task) => task.#scope ??= new TaskScope(task);
+    adoptTask = (task, owner) => void (task.#owner = owner);
+    liveTasks = function* () {
+      for (let t = liveHead; t; t = t.#next) yield t;
+    };
+  }
 
   /**
    * Creates and schedules a task; same as {@linkcode createTask}.
@@ -161,24 +216,6 @@ export class Task<T> extends Future<T> {
   }
 
   /**
-   * Internal: the label used in messages.
-   *
-   * @ignore
-   */
-  override get [LABEL](): string {
-    return `Task '${this.name}'`;
-  }
-
-  /**
-   * The task itself, as the scope its function runs in.
-   *
-   * @ignore
-   */
-  get task(): Task<unknown> {
-    return this;
-  }
-
-  /**
    * The task's abort signal: aborts, with the task's
    * {@linkcode CancelledError} as its reason, when the task is cancelled. Hand
    * it to APIs that take `{ signal }` (`fetch`, `Deno.connect`...).
@@ -200,43 +237,10 @@ export class Task<T> extends Future<T> {
   get signal(): AbortSignal {
     if (!this.#controller) {
       this.#controller = new AbortController();
-      ownSignal(this.#controller.signal, this);
+      ownSignal(this.#controller.signal, scopeOf(this));
       if (this.#reason) this.#controller.abort(this.#reason);
     }
     return this.#controller.signal;
-  }
-
-  /**
-   * Internal: whether a cancellation is pending (the scope interface).
-   *
-   * @ignore
-   */
-  get cancelRequested(): boolean {
-    return this.#reason !== undefined;
-  }
-
-  /**
-   * Internal: the pending cancellation's reason (the scope interface). Read
-   * only by an await that rejects with it: reading it delivers the request.
-   *
-   * @ignore
-   */
-  get cancelReason(): CancelledError | undefined {
-    const reason = this.#reason;
-    if (reason !== undefined) delivered.add(reason);
-    return reason;
-  }
-
-  /**
-   * Internal: calls `fn` once when the task is cancelled; returns an
-   * unsubscribe function (the scope interface). Each subscription passes a
-   * function of its own: the same function twice is one subscription.
-   *
-   * @ignore
-   */
-  onCancel(fn: () => void): () => void {
-    (this.#hooks ??= new Set()).add(fn);
-    return () => void this.#hooks?.delete(fn);
   }
 
   /**
@@ -357,12 +361,8 @@ export class Task<T> extends Future<T> {
     );
   }
 
-  /**
-   * Internal: runs the function in this task's scope.
-   *
-   * @ignore
-   */
-  [start](): void {
+  /** Runs the function in this task's scope. */
+  #start(): void {
     const fn = this.#fn!;
     this.#fn = undefined;
     if (this.#cancelRequests > 0) {
@@ -372,7 +372,7 @@ export class Task<T> extends Future<T> {
     }
     // The function and the await of its result both run in the task's
     // scope, so a returned future is linked to the task like any await.
-    scopes.run(this, Task.#runIn, this, fn);
+    scopes.run(scopeOf(this), Task.#runIn, this, fn);
   }
 
   static #runIn<T>(task: Task<T>, fn: TaskFunction<T>): void {
@@ -401,24 +401,6 @@ export class Task<T> extends Future<T> {
     this.#prev = this.#next = undefined;
   }
 
-  /**
-   * Internal: the unfinished tasks, for `allTasks()`.
-   *
-   * @ignore
-   */
-  static *live(): Generator<Task<unknown>> {
-    for (let t = liveHead; t; t = t.#next) yield t;
-  }
-
-  /**
-   * Internal: makes `owner` the task's owner, told when the task settles.
-   *
-   * @ignore
-   */
-  [adopt](owner: TaskOwner): void {
-    this.#owner = owner;
-  }
-
   #succeed(value: T): void {
     if (this.#reason !== undefined && !delivered.has(this.#reason)) {
       // Cancelled while running and never told: the request wins (asyncio).
@@ -426,23 +408,25 @@ export class Task<T> extends Future<T> {
       return;
     }
     this.#unlink();
-    this[settle](STATES.FULFILLED, value);
-    this.#owner?.childDone(this);
+    settleFuture(this, STATES.FULFILLED, value);
+    this.#owner?.(this);
   }
 
   #end(error: unknown): void {
     this.#unlink();
     if (error instanceof CancelledError) {
-      this[settle](STATES.CANCELLED, error);
+      settleFuture(this, STATES.CANCELLED, error);
     } else if (this.#cancelRequests > 0 && isCancellation(error)) {
       // A pending request always has its reason (`uncancel` clears both).
-      this[settle](STATES.CANCELLED, this.#reason!);
+      settleFuture(this, STATES.CANCELLED, this.#reason!);
     } else {
-      this[settle](STATES.REJECTED, error);
+      settleFuture(this, STATES.REJECTED, error);
     }
-    this.#owner?.childDone(this);
+    this.#owner?.(this);
   }
 }
+
+defineLabel(Task.prototype, (task) => `Task '${(task as Task<unknown>).name}'`);
 
 function isThenable<T>(value: unknown): value is PromiseLike<T> {
   return value !== null && (typeof value === "object" || typeof value === "function") &&
@@ -508,5 +492,5 @@ export function currentTask(): Task<unknown> | undefined {
  * ```
  */
 export function allTasks(): Set<Task<unknown>> {
-  return new Set(Task.live());
+  return new Set(liveTasks());
 }

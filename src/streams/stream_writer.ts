@@ -6,13 +6,19 @@
  * @module
  */
 
-import { abortReason, cancellable, currentScope, linkedSignal, subscribe } from "./cancellation.ts";
-import { InvalidStateError } from "./errors.ts";
+import {
+  abortReason,
+  cancellable,
+  currentScope,
+  linkedSignal,
+  subscribe,
+} from "../core/cancellation.ts";
+import { InvalidStateError } from "../core/errors.ts";
 import { isLocalClose, replaceReaderSource, type StreamReader } from "./stream_reader.ts";
-import { describe } from "./_describe.ts";
-import { checkOptions, checkString, checkStrings } from "./_check.ts";
-import { Fifo } from "./_fifo.ts";
-import { park, WaiterQueue } from "./_waiters.ts";
+import { describe } from "../core/_describe.ts";
+import { checkOptions, checkString, checkStrings } from "../core/_check.ts";
+import { Fifo } from "../core/_fifo.ts";
+import { park, WaiterQueue } from "../core/_waiters.ts";
 
 /**
  * Anything with a Deno-style `write(p)` that writes some of `p` and resolves
@@ -197,16 +203,18 @@ function checkLimits(limits: WriteBufferLimits | undefined, what: string): [numb
   return [high, low];
 }
 
-/**
- * A connection that is not a Deno conn can upgrade itself to TLS through a
- * method under this key, `(options, signal?) => Promise<TLS conn>`, used by
- * `startTls` instead of `Deno.startTls`. Internal.
- */
-export const startTlsHook: unique symbol = Symbol("aio.startTls");
+/** How a connection upgrades itself to TLS. */
+type TlsUpgrade = (options: StartTlsOptions, signal?: AbortSignal) => Promise<Deno.TlsConn>;
 
-/** What a connection with its own TLS upgrade looks like. */
-interface SelfUpgrading {
-  [startTlsHook](options: StartTlsOptions, signal?: AbortSignal): Promise<Deno.TlsConn>;
+/** The TLS upgrades of connections that are not Deno conns, by connection. */
+const tlsUpgrades = new WeakMap<object, TlsUpgrade>();
+
+/**
+ * Lets `conn`, a connection that is not a Deno conn, upgrade itself to TLS:
+ * `startTls` then calls `upgrade` instead of `Deno.startTls`. Internal.
+ */
+export function setTlsUpgrade(conn: object, upgrade: TlsUpgrade): void {
+  tlsUpgrades.set(conn, upgrade);
 }
 
 /** Internal access to private state, for connections and servers. */
@@ -713,7 +721,7 @@ export class StreamWriter implements AsyncDisposable {
    * writer.close();
    * ```
    */
-  setWriteBufferLimits(limits: WriteBufferLimits = {}): void {
+  setWriteBufferLimits(limits?: WriteBufferLimits): void {
     [this.#high, this.#low] = checkLimits(limits, "set write buffer limits");
     if (this.#size > this.#high) {
       this.#paused = true;
@@ -1121,7 +1129,8 @@ export class StreamWriter implements AsyncDisposable {
    * writer.write("EHLO me\r\n");
    * ```
    */
-  async startTls(options: StartTlsOptions = {}): Promise<void> {
+  async startTls(options?: StartTlsOptions): Promise<void> {
+    if (options === undefined) options = {};
     checkOptions(options, "start TLS");
     const { hostname, signal } = options;
     if (hostname !== undefined) checkString(hostname, "hostname", "start TLS");
@@ -1202,8 +1211,8 @@ export class StreamWriter implements AsyncDisposable {
         caCerts,
         alpnProtocols,
       };
-      const own = (conn as unknown as Partial<SelfUpgrading>)[startTlsHook];
-      conn2 = own ? await own.call(conn, settings, linked) : await Deno.startTls(conn, settings);
+      const own = tlsUpgrades.get(conn);
+      conn2 = own ? await own(settings, linked) : await Deno.startTls(conn, settings);
       if (linked?.aborted) {
         conn2.close();
         throw abortReason(linked);

@@ -13,16 +13,16 @@ import {
   type Scope,
   scopes,
   subscribe,
-} from "./cancellation.ts";
-import { IncompleteReadError, InvalidStateError } from "./errors.ts";
-import { observe } from "./future.ts";
-import { isLocalClose, StreamReader } from "./stream_reader.ts";
-import { abortWriter, StreamWriter } from "./stream_writer.ts";
-import { createTask, type Task } from "./task.ts";
-import { formatAddr, unbracket } from "./connection.ts";
-import { checkLimit, checkOptions, checkPort, checkString } from "./_check.ts";
-import { type Delay, setDelay } from "./_timers.ts";
-import { park, WaiterQueue } from "./_waiters.ts";
+} from "../core/cancellation.ts";
+import { IncompleteReadError, InvalidStateError } from "../core/errors.ts";
+import { observeFuture } from "../core/future.ts";
+import { isLocalClose, StreamReader } from "../streams/stream_reader.ts";
+import { abortWriter, StreamWriter } from "../streams/stream_writer.ts";
+import { createTask, type Task } from "../core/task.ts";
+import { formatAddr, unbracket } from "./_address.ts";
+import { checkBoolean, checkLimit, checkOptions, checkPort, checkString } from "../core/_check.ts";
+import { type Delay, setDelay } from "../core/_timers.ts";
+import { park, WaiterQueue } from "../core/_waiters.ts";
 
 /**
  * A client handler: runs once per accepted connection, as a task owned by
@@ -320,7 +320,7 @@ class ServerImpl<A extends Deno.Addr> implements Server<A> {
       };
       writer.waitClosed().then(gone, gone);
     };
-    task[observe](() => finish(), (e) => finish(e ?? new Error("Client handler failed")));
+    observeFuture(task, () => finish(), (e) => finish(e ?? new Error("Client handler failed")));
   }
 
   #checkClosed(): void {
@@ -484,10 +484,10 @@ function listenError(e: unknown, address: string): unknown {
  */
 export function startServer(
   handler: ClientHandler,
-  options: StartServerOptions = {},
+  options?: StartServerOptions,
 ): Promise<Server<Deno.NetAddr>> {
   try {
-    return Promise.resolve(listenTcp(handler, options));
+    return Promise.resolve(listenTcp(handler, options ?? {}));
   } catch (e) {
     return Promise.reject(e);
   }
@@ -508,11 +508,7 @@ function listenTcp(handler: ClientHandler, options: StartServerOptions): Server<
       }`,
     );
   }
-  if (options.noDelay !== undefined && typeof options.noDelay !== "boolean") {
-    throw new TypeError(
-      `Cannot ${what}: 'noDelay' must be a boolean: current value is ${String(options.noDelay)}`,
-    );
-  }
+  checkBoolean(options.noDelay, "noDelay", what);
   const tls = options.tls;
   if (tls !== undefined) {
     if (typeof tls !== "object" || tls === null) {

@@ -23,12 +23,33 @@ export type DoneCallback<T> = (future: Future<T>) => void;
 // deno-lint-ignore no-explicit-any
 type AnyCallback = DoneCallback<any>;
 
-/** Internal: how a task settles its own future. */
-export const settle: unique symbol = Symbol("aio.settle");
-/** Internal: subscribes to a future without linking it to the current scope. */
-export const observe: unique symbol = Symbol("aio.observe");
-/** Internal: the future's label in messages. */
-const label = Symbol("aio.label");
+/**
+ * Settles a future (`state` one of {@linkcode STATES}): how `setResult`,
+ * `cancel` and tasks settle it. Internal.
+ */
+export let settleFuture: (future: Future<unknown>, state: number, payload: unknown) => void;
+/** Subscribes to a future without linking it to the current scope (for `shield`). Internal. */
+export let observeFuture: <T>(
+  future: Future<T>,
+  onFulfilled: (value: T) => void,
+  onRejected: (reason: unknown) => void,
+) => void;
+
+/** The label in messages of each kind of future, by its prototype. */
+const labels = new WeakMap<object, (future: Future<unknown>) => string>();
+
+/** Gives the futures of `prototype` (a subclass's) their label in messages. Internal. */
+export function defineLabel(prototype: object, label: (future: Future<unknown>) => string): void {
+  labels.set(prototype, label);
+}
+
+function labelOf(future: Future<unknown>): string {
+  for (let p = Object.getPrototypeOf(future); p !== null; p = Object.getPrototypeOf(p)) {
+    const label = labels.get(p);
+    if (label) return label(future);
+  }
+  return "Future";
+}
 
 /**
  * Like asyncio, a failed future whose exception nobody ever retrieved (by
@@ -65,6 +86,11 @@ const neverRetrieved = new FinalizationRegistry<{ what: string; error: unknown }
  * ```
  */
 export class Future<T> implements PromiseLike<T> {
+  static {
+    settleFuture = (future, state, payload) => future.#settle(state, payload);
+    observeFuture = (future, onFulfilled, onRejected) => future.#observe(onFulfilled, onRejected);
+  }
+
   #state: State = PENDING;
   #value: unknown;
   #error: unknown;
@@ -74,15 +100,6 @@ export class Future<T> implements PromiseLike<T> {
   #reject: ((error: unknown) => void) | undefined;
   #unlink: (() => void)[] | undefined;
   #reported = false;
-
-  /**
-   * Internal: how messages name this future.
-   *
-   * @ignore
-   */
-  get [label](): string {
-    return "Future";
-  }
 
   /**
    * Whether the future has a result, an exception, or was cancelled.
@@ -144,7 +161,7 @@ export class Future<T> implements PromiseLike<T> {
   result(): T {
     switch (this.#state) {
       case PENDING:
-        throw new InvalidStateError(`${this[label]} result is not set: it is still pending`);
+        throw new InvalidStateError(`${labelOf(this)} result is not set: it is still pending`);
       case FULFILLED:
         return this.#value as T;
       default:
@@ -174,7 +191,7 @@ export class Future<T> implements PromiseLike<T> {
   exception(): unknown {
     switch (this.#state) {
       case PENDING:
-        throw new InvalidStateError(`${this[label]} exception is not set: it is still pending`);
+        throw new InvalidStateError(`${labelOf(this)} exception is not set: it is still pending`);
       case CANCELLED:
         throw this.#error;
       default:
@@ -201,7 +218,7 @@ export class Future<T> implements PromiseLike<T> {
    */
   setResult(value: T): void {
     this.#assertPending("set the result of");
-    this[settle](FULFILLED, value);
+    this.#settle(FULFILLED, value);
   }
 
   /**
@@ -222,7 +239,7 @@ export class Future<T> implements PromiseLike<T> {
    */
   setException(error: unknown): void {
     this.#assertPending("set the exception of");
-    this[settle](REJECTED, error);
+    this.#settle(REJECTED, error);
   }
 
   /**
@@ -244,7 +261,7 @@ export class Future<T> implements PromiseLike<T> {
    */
   cancel(message?: string): boolean {
     if (this.#state !== PENDING) return false;
-    this[settle](CANCELLED, new CancelledError(message ?? `${this[label]} was cancelled`));
+    this.#settle(CANCELLED, new CancelledError(message ?? `${labelOf(this)} was cancelled`));
     return true;
   }
 
@@ -391,12 +408,8 @@ export class Future<T> implements PromiseLike<T> {
     return this.then().finally(onFinally);
   }
 
-  /**
-   * Internal: subscribes without linking to the current scope (for `shield`).
-   *
-   * @ignore
-   */
-  [observe](
+  /** Subscribes without linking to the current scope (for `shield`). */
+  #observe(
     onFulfilled: (value: T) => void,
     onRejected: (reason: unknown) => void,
   ): void {
@@ -404,12 +417,8 @@ export class Future<T> implements PromiseLike<T> {
     this.#settledPromise().then(onFulfilled, onRejected);
   }
 
-  /**
-   * Internal: settles the future; used by `setResult`, `cancel` and tasks.
-   *
-   * @ignore
-   */
-  [settle](state: number, payload: unknown): void {
+  /** Settles the future; used by `setResult`, `cancel` and tasks. */
+  #settle(state: number, payload: unknown): void {
     if (this.#state !== PENDING) return;
     this.#state = state as State;
     if (state === FULFILLED) this.#value = payload;
@@ -425,7 +434,7 @@ export class Future<T> implements PromiseLike<T> {
       this.#resolve = this.#reject = undefined;
     } else if (state === REJECTED) {
       this.#reported = true;
-      neverRetrieved.register(this, { what: this[label], error: payload }, this);
+      neverRetrieved.register(this, { what: labelOf(this), error: payload }, this);
     }
     const callbacks = this.#callbacks;
     if (callbacks?.length) {
@@ -475,7 +484,7 @@ export class Future<T> implements PromiseLike<T> {
   #assertPending(action: string): void {
     if (this.#state !== PENDING) {
       throw new InvalidStateError(
-        `Cannot ${action} a ${this[label].toLowerCase()} that is already ${
+        `Cannot ${action} a ${labelOf(this).toLowerCase()} that is already ${
           STATE_NAMES[this.#state]
         }`,
       );
@@ -484,7 +493,7 @@ export class Future<T> implements PromiseLike<T> {
 
   /** The tag `Object.prototype.toString` shows. */
   get [Symbol.toStringTag](): string {
-    return this[label];
+    return labelOf(this);
   }
 }
 
@@ -522,5 +531,3 @@ export function createFuture<T>(): Future<T> {
 
 /** Internal: state constants shared with `Task`. */
 export const STATES = { PENDING, FULFILLED, REJECTED, CANCELLED } as const;
-/** Internal: the label key, overridden by `Task`. */
-export const LABEL: typeof label = label;

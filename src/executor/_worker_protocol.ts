@@ -16,7 +16,7 @@ import {
   QueueFull,
   QueueShutDown,
   TimeoutError,
-} from "./errors.ts";
+} from "../core/errors.ts";
 
 /** A job sent to a worker. */
 export interface JobMessage {

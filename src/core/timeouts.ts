@@ -44,31 +44,7 @@ export type TimeoutFunction<T> = (signal: AbortSignal, deadline: Timeout) => T |
  * assertEquals(result, "finished");
  * ```
  */
-export class Timeout {
-  #when: number | null;
-  #scope: ChildScope;
-  #timer: Delay | undefined;
-  #expired = false;
-  #finished = false;
-  /** The block this one runs in, in the same task, while both run. */
-  #outer: Timeout | undefined;
-  /** The blocks running inside this one. */
-  #inner: Set<Timeout> | undefined;
-
-  /**
-   * Internal: created by `timeout` / `timeoutAt`, in the scope enclosing the
-   * block (before `scope` is entered).
-   *
-   * @ignore
-   */
-  constructor(when: number | null, scope: ChildScope, delay?: number) {
-    this.#when = when;
-    this.#scope = scope;
-    const outer = this.#outer = enclosingBlock(scopes.getStore());
-    if (outer) (outer.#inner ??= new Set()).add(this);
-    this.#arm(delay);
-  }
-
+export interface Timeout {
   /**
    * The deadline.
    *
@@ -83,9 +59,7 @@ export class Timeout {
    * assertEquals(await timeoutAt(at, (_signal, deadline) => deadline.when()), at);
    * ```
    */
-  when(): number | null {
-    return this.#when;
-  }
+  when(): number | null;
 
   /**
    * Moves the deadline; a deadline in the past expires the block at once.
@@ -106,18 +80,7 @@ export class Timeout {
    * });
    * ```
    */
-  reschedule(when: number | null): void {
-    if (this.#finished) {
-      throw new InvalidStateError("Cannot reschedule a timeout whose block has finished");
-    }
-    if (this.#expired) {
-      throw new InvalidStateError("Cannot reschedule a timeout that has already expired");
-    }
-    if (when !== null) checkDelay(when, "Cannot reschedule timeout", "when");
-    this.#timer?.clear();
-    this.#when = when;
-    this.#arm();
-  }
+  reschedule(when: number | null): void;
 
   /**
    * Whether the deadline passed and the block was cancelled for it.
@@ -141,15 +104,55 @@ export class Timeout {
    * assert(seen?.expired());
    * ```
    */
+  expired(): boolean;
+}
+
+/** The {@linkcode Timeout} of one running block. */
+class Deadline implements Timeout {
+  #when: number | null;
+  #scope: ChildScope;
+  #timer: Delay | undefined;
+  #expired = false;
+  #finished = false;
+  /** The block this one runs in, in the same task, while both run. */
+  #outer: Deadline | undefined;
+  /** The blocks running inside this one. */
+  #inner: Set<Deadline> | undefined;
+
+  /** Created by `timeout` / `timeoutAt`, in the scope enclosing the block (before `scope` is entered). */
+  constructor(when: number | null, scope: ChildScope, delay?: number) {
+    this.#when = when;
+    this.#scope = scope;
+    const outer = this.#outer = enclosingBlock(scopes.getStore());
+    if (outer) (outer.#inner ??= new Set()).add(this);
+    this.#arm(delay);
+  }
+
+  /** The deadline. */
+  when(): number | null {
+    return this.#when;
+  }
+
+  /** Moves the deadline. */
+  reschedule(when: number | null): void {
+    if (this.#finished) {
+      throw new InvalidStateError("Cannot reschedule a timeout whose block has finished");
+    }
+    if (this.#expired) {
+      throw new InvalidStateError("Cannot reschedule a timeout that has already expired");
+    }
+    if (when !== null) checkDelay(when, "Cannot reschedule timeout", "when");
+    this.#timer?.clear();
+    this.#when = when;
+    this.#arm();
+  }
+
+  /** Whether the deadline passed. */
   expired(): boolean {
     return this.#expired;
   }
 
-  /**
-   * Internal: the block ended; no more firing.
-   *
-   * @ignore
-   */
+  /** The block ended; no more firing. */
   finish(): void {
     this.#finished = true;
     this.#timer?.clear();
@@ -170,7 +173,7 @@ export class Timeout {
    */
   #fire(): void {
     const at = this.#when!;
-    const due: Timeout[] = [];
+    const due: Deadline[] = [];
     for (let t = this.#outer; t; t = t.#outer) if (t.#when !== null && t.#when <= at) due.push(t);
     for (let i = due.length - 1; i >= 0; i--) due[i].#expire(at);
     this.#expire(at);
@@ -191,10 +194,10 @@ export class Timeout {
 }
 
 /** The `Timeout` of each running block, by the scope the block runs in. */
-const blocks = new WeakMap<Scope, Timeout>();
+const blocks = new WeakMap<Scope, Deadline>();
 
 /** The innermost running block around `scope`, within its task. */
-function enclosingBlock(scope: Scope | undefined): Timeout | undefined {
+function enclosingBlock(scope: Scope | undefined): Deadline | undefined {
   for (let s = scope; s instanceof ChildScope; s = s.parent) {
     const block = blocks.get(s);
     if (block) return block;
@@ -279,7 +282,7 @@ async function runWithDeadline<T>(
     throw new TypeError(`Cannot start timeout: expected a function, got ${describe(fn)}`);
   }
   const scope = new ChildScope(options?.signal);
-  const deadline = new Timeout(when, scope, delay);
+  const deadline = new Deadline(when, scope, delay);
   blocks.set(scope, deadline);
   try {
     return await scope.run(() => fn(scope.signal, deadline));

@@ -7,7 +7,7 @@
 
 import { ChildScope, isCancellation } from "./cancellation.ts";
 import { CancelledError, InvalidStateError } from "./errors.ts";
-import { adopt, Task, type TaskFunction, type TaskOptions } from "./task.ts";
+import { adoptTask, Task, type TaskFunction, type TaskOptions } from "./task.ts";
 import { describe } from "./_describe.ts";
 
 /** Options for {@linkcode TaskGroup.run}. */
@@ -18,7 +18,9 @@ export interface TaskGroupOptions {
 
 /**
  * The failures of a {@linkcode TaskGroup}: every child (and body) error that
- * was not a cancellation, in the order they happened.
+ * was not a cancellation, in the order they happened, each distinct error
+ * once (a body that fails with a child's error, as `return
+ * Promise.all(tasks)` does, adds nothing).
  *
  * @example
  * ```ts
@@ -214,16 +216,12 @@ export class TaskGroup {
     }
     this.#tasks.push(task);
     this.#live++;
-    task[adopt](this);
+    adoptTask(task, this.#childDone);
     return task;
   }
 
-  /**
-   * Internal: a child settled (told synchronously by the task).
-   *
-   * @ignore
-   */
-  childDone(task: Task<unknown>): void {
+  /** A child settled (told synchronously by the task). */
+  #childDone = (task: Task<unknown>): void => {
     this.#live--;
     if (!task.cancelled()) {
       try {
@@ -231,11 +229,14 @@ export class TaskGroup {
       } catch (e) {
         // Like asyncio, siblings already scheduled still take their step
         // before the group cancels them: abort on a later microtask.
-        if (this.#errors.push(e) === 1) queueMicrotask(() => this.#abort());
+        // Each distinct error once: children awaiting one failed future
+        // fail with the same error.
+        const errors = this.#errors;
+        if (!errors.includes(e) && errors.push(e) === 1) queueMicrotask(() => this.#abort());
       }
     }
     if (this.#live === 0) this.#wake?.();
-  }
+  };
 
   #abort(reason?: unknown): void {
     if (this.#aborting) return;
@@ -255,7 +256,9 @@ export class TaskGroup {
     this.#finished = true;
     this.#tasks = [];
     const errors = this.#errors;
-    if (failed && !isCancellation(failure)) errors.push(failure);
+    // The body often fails with a child's error (`return Promise.all(tasks)`):
+    // each distinct error once.
+    if (failed && !isCancellation(failure) && !errors.includes(failure)) errors.push(failure);
     if (errors.length > 0) throw new TaskGroupError(errors);
     const outer = this.#scope.outerCancellation();
     if (outer) throw outer.reason;

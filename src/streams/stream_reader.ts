@@ -5,9 +5,11 @@
  * @module
  */
 
-import { abortReason, cancellable } from "./cancellation.ts";
-import { IncompleteReadError, InvalidStateError, LimitOverrunError } from "./errors.ts";
-import { describe } from "./_describe.ts";
+import { abortReason, cancellable } from "../core/cancellation.ts";
+import { IncompleteReadError, InvalidStateError, LimitOverrunError } from "../core/errors.ts";
+import { describe } from "../core/_describe.ts";
+import { findByte, toSeparators } from "./_byte_search.ts";
+import { checkLimit } from "../core/_check.ts";
 
 /**
  * Anything with a Deno-style `read(p)`: fills `p` from its start and resolves
@@ -74,7 +76,6 @@ const NL = 10;
 const CR_CODE = 13;
 const NL_BYTES = new Uint8Array([NL]);
 
-const encoder = new TextEncoder();
 /** Decodes bytes as they are: a byte-order mark inside the stream is kept. */
 const rawDecoder = new TextDecoder("utf-8", { ignoreBOM: true });
 /** Decodes the start of a stream: drops a leading byte-order mark. */
@@ -85,35 +86,6 @@ const NO_BYTES = new Uint8Array(0);
 const NO_WORDS = new Uint32Array(0);
 
 const done: IteratorReturnResult<undefined> = Object.freeze({ done: true, value: undefined });
-
-/**
- * The index of the first `byte` in `buf[from, end)`, or -1. Tests four bytes
- * at a time through `words` (a view of the same memory) for a zero byte in
- * `word ^ pattern`; about three times faster than `Uint8Array#indexOf`.
- */
-function findByte(
-  buf: Uint8Array,
-  words: Uint32Array,
-  byte: number,
-  from: number,
-  end: number,
-): number {
-  let i = from;
-  while ((i & 3) !== 0) {
-    if (i >= end) return -1;
-    if (buf[i] === byte) return i;
-    i++;
-  }
-  const pattern = Math.imul(byte, 0x01010101);
-  const last = end >> 2;
-  let j = i >> 2;
-  for (; j < last; j++) {
-    const x = words[j] ^ pattern;
-    if (((x - 0x01010101) & ~x & 0x80808080) !== 0) break;
-  }
-  for (i = j << 2; i < end; i++) if (buf[i] === byte) return i;
-  return -1;
-}
 
 /** The smallest power of two (at least 64) that is >= n. */
 function capacityFor(n: number): number {
@@ -134,36 +106,6 @@ function capacityFor(n: number): number {
 export function isLocalClose(e: unknown): boolean {
   return typeof Deno !== "undefined" &&
     (e instanceof Deno.errors.Interrupted || e instanceof Deno.errors.BadResource);
-}
-
-function toSeparators(separator: Separator): Uint8Array[] {
-  const fail = () =>
-    new TypeError(
-      "Cannot read until separator: 'separator' must be a Uint8Array, a string or an array of " +
-        `them: current value is ${describe(separator)}`,
-    );
-  const one = (s: unknown): Uint8Array => {
-    const bytes = typeof s === "string" ? encoder.encode(s) : s;
-    if (!(bytes instanceof Uint8Array)) throw fail();
-    if (bytes.length === 0) {
-      throw new RangeError(
-        `Cannot read until separator: a separator must not be empty: current value is ${
-          describe(s)
-        }`,
-      );
-    }
-    return bytes;
-  };
-  if (Array.isArray(separator)) {
-    if (separator.length === 0) {
-      throw new RangeError(
-        "Cannot read until separator: 'separator' must hold at least one separator: current " +
-          "value is []",
-      );
-    }
-    return separator.map(one);
-  }
-  return [one(separator)];
 }
 
 /** Internal access to the private source swap, for `startTls`. */
@@ -284,14 +226,7 @@ export class StreamReader {
    * ```
    */
   constructor(source?: StreamReaderSource, options?: StreamReaderOptions) {
-    const limit = options?.limit ?? DEFAULT_LIMIT;
-    if (!Number.isSafeInteger(limit) || limit <= 0) {
-      throw new RangeError(
-        `Cannot create StreamReader: 'limit' must be a positive integer: current value is ${
-          describe(limit)
-        }`,
-      );
-    }
+    const limit = checkLimit(options?.limit ?? undefined, "create StreamReader") ?? DEFAULT_LIMIT;
     this.#limit = limit;
     if (source !== undefined && source !== null) this.#setSource(source, "create StreamReader");
   }
@@ -499,14 +434,12 @@ export class StreamReader {
     return this.#readSome(n, signal);
   }
 
-  async #readSome(n: number, signal: AbortSignal | undefined): Promise<Uint8Array<ArrayBuffer>> {
-    for (;;) {
-      await this.#waitForData("read", signal);
-      if (this.#failed) throw this.#exception;
+  #readSome(n: number, signal: AbortSignal | undefined): Promise<Uint8Array<ArrayBuffer>> {
+    return this.#waitUntil("read", signal, () => {
       const live = this.#end - this.#start;
       if (live > 0) return this.#take(n < live ? n : live);
-      if (this.#eof) return new Uint8Array(0);
-    }
+      return this.#eof ? new Uint8Array(0) : null;
+    });
   }
 
   /**
@@ -551,16 +484,12 @@ export class StreamReader {
     return this.#readExactlyWait(n, signal);
   }
 
-  async #readExactlyWait(
-    n: number,
-    signal: AbortSignal | undefined,
-  ): Promise<Uint8Array<ArrayBuffer>> {
-    for (;;) {
-      await this.#waitForData("readExactly", signal);
-      if (this.#failed) throw this.#exception;
+  #readExactlyWait(n: number, signal: AbortSignal | undefined): Promise<Uint8Array<ArrayBuffer>> {
+    return this.#waitUntil("readExactly", signal, () => {
       if (this.#end - this.#start >= n) return this.#take(n);
       if (this.#eof) throw new IncompleteReadError(this.#take(this.#end - this.#start), n);
-    }
+      return null;
+    });
   }
 
   /**
@@ -677,21 +606,19 @@ export class StreamReader {
   }
 
   /** Waits for data until a separator, resuming the search where it stopped. */
-  async #untilWait(
+  #untilWait(
     seps: Uint8Array[],
     name: string,
     signal: AbortSignal | undefined,
   ): Promise<Uint8Array<ArrayBuffer>> {
     // A stream position, so that the resume point survives other consumers.
     let from = this.#consumed + this.#nextOffset;
-    for (;;) {
-      await this.#waitForData(name, signal);
-      if (this.#failed) throw this.#exception;
+    return this.#waitUntil(name, signal, () => {
       const offset = from > this.#consumed ? from - this.#consumed : 0;
       const chunk = this.#tryUntil(seps, offset);
-      if (chunk !== null) return chunk;
-      from = this.#consumed + this.#nextOffset;
-    }
+      if (chunk === null) from = this.#consumed + this.#nextOffset;
+      return chunk;
+    });
   }
 
   /**
@@ -836,10 +763,7 @@ export class StreamReader {
 
   /** Waits (consuming nothing) until the source has ended. */
   async #readAll(name: string, signal: AbortSignal | undefined): Promise<void> {
-    while (!this.#eof) {
-      await this.#waitForData(name, signal);
-      if (this.#failed) throw this.#exception;
-    }
+    if (!this.#eof) await this.#waitUntil(name, signal, () => this.#eof || null);
   }
 
   // ---------------------------------------------------------- iteration
@@ -1185,7 +1109,25 @@ export class StreamReader {
     }
   }
 
-  /** The one wait path: resolves when data, the end or an error arrives. */
+  /**
+   * The one wait loop of every read: waits for data, the end or an error,
+   * then calls `attempt`, until it returns a result (`null`: wait again).
+   * A failed stream rejects with its exception.
+   */
+  async #waitUntil<T>(
+    name: string,
+    signal: AbortSignal | undefined,
+    attempt: () => T | null,
+  ): Promise<T> {
+    for (;;) {
+      await this.#waitForData(name, signal);
+      if (this.#failed) throw this.#exception;
+      const result = attempt();
+      if (result !== null) return result;
+    }
+  }
+
+  /** The one wait: resolves when data, the end or an error arrives. */
   #waitForData(name: string, signal: AbortSignal | undefined): Promise<void> {
     if (this.#waiter !== null) {
       return Promise.reject(

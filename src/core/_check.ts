@@ -1,5 +1,6 @@
 /**
- * Argument checks shared by the stream modules, with messages that name the
+ * Argument checks shared by every layer, in one message style ("Cannot X:
+ * 'name' must be Y: current value is Z"), with messages that name the
  * option and show the value. Internal.
  *
  * @module
@@ -63,6 +64,49 @@ export function checkStrings(value: unknown, name: string, what: string): string
   if (!Array.isArray(value) || !value.every((s) => typeof s === "string")) {
     throw new TypeError(
       `Cannot ${what}: '${name}' must be an array of strings: current value is ${describe(value)}`,
+    );
+  }
+  return value;
+}
+
+/** Checks a count argument: an integer of at least `min`. Internal. */
+export function checkCount(value: unknown, what: string, name: string, min: number): number {
+  if (typeof value !== "number" || Number.isNaN(value)) {
+    throw new TypeError(
+      `Cannot ${what}: '${name}' must be a number: current value is ${describe(value)}`,
+    );
+  }
+  if (!Number.isInteger(value)) {
+    throw new RangeError(
+      `Cannot ${what}: '${name}' must be an integer: current value is ${value}`,
+    );
+  }
+  if (value < min) {
+    throw new RangeError(
+      `Cannot ${what}: '${name}' must be at least ${min}: current value is ${value}`,
+    );
+  }
+  return value;
+}
+
+/** Validates an optional non-negative number of milliseconds. Internal. */
+export function checkMs(value: unknown, name: string, what: string): number | undefined {
+  if (value === undefined) return undefined;
+  if (typeof value !== "number" || Number.isNaN(value) || value < 0) {
+    throw new RangeError(
+      `Cannot ${what}: '${name}' must be a non-negative number of milliseconds: current value is ${
+        describe(value)
+      }`,
+    );
+  }
+  return value;
+}
+
+/** Validates an optional boolean option. Internal. */
+export function checkBoolean(value: unknown, name: string, what: string): boolean | undefined {
+  if (value !== undefined && typeof value !== "boolean") {
+    throw new TypeError(
+      `Cannot ${what}: '${name}' must be a boolean: current value is ${describe(value)}`,
     );
   }
   return value;
