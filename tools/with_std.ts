@@ -42,11 +42,13 @@ const LOCKING = new Set([
 ]);
 
 function cacheRoot(): string {
-  const env = Deno.env.get("AIO_CACHE_DIR");
-  if (env) return env;
-  const home = Deno.env.get("HOME") ?? Deno.env.get("USERPROFILE") ?? ".";
-  const base = Deno.env.get("XDG_CACHE_HOME") ??
-    Deno.env.get("LOCALAPPDATA") ??
+  // An empty variable counts as unset (as the XDG spec says of XDG_CACHE_HOME).
+  const env = (name: string) => Deno.env.get(name) || undefined;
+  const dir = env("AIO_CACHE_DIR");
+  if (dir) return dir;
+  const home = env("HOME") ?? env("USERPROFILE") ?? ".";
+  const base = env("XDG_CACHE_HOME") ??
+    env("LOCALAPPDATA") ??
     (Deno.build.os === "darwin" ? `${home}/Library/Caches` : `${home}/.cache`);
   return `${base}/aio`;
 }
