@@ -14,7 +14,8 @@ import {
   subscribe,
 } from "../core/cancellation.ts";
 import { InvalidStateError } from "../core/errors.ts";
-import { isLocalClose, replaceReaderSource, type StreamReader } from "./stream_reader.ts";
+import { isLocalClose, type StreamReader } from "./stream_reader.ts";
+import { replaceReaderSource } from "./_reader_source.ts";
 import { describe } from "../core/_describe.ts";
 import { checkOptions, checkString, checkStrings } from "../core/_check.ts";
 import { Fifo } from "../core/_fifo.ts";
