@@ -11,6 +11,7 @@ import { InvalidStateError } from "../core/errors.ts";
 import { isLocalClose, type StreamReader } from "./stream_reader.ts";
 import { startTls } from "./_tls_upgrade.ts";
 import { describe } from "../core/_describe.ts";
+import { checkWaterMarks } from "../core/_check.ts";
 import { Fifo } from "../core/_fifo.ts";
 import { park, WaiterQueue } from "../core/_waiters.ts";
 
@@ -166,35 +167,6 @@ function streamTarget(stream: WritableStream<Uint8Array>): Writer {
       return writer.close().then(() => writer.releaseLock());
     },
   };
-}
-
-function checkLimits(limits: WriteBufferLimits | undefined, what: string): [number, number] {
-  const check = (name: string, v: unknown) => {
-    if (v !== undefined && (!Number.isSafeInteger(v) || (v as number) < 0)) {
-      throw new RangeError(
-        `Cannot ${what}: '${name}' must be a non-negative integer: current value is ${describe(v)}`,
-      );
-    }
-  };
-  if (limits !== undefined && (typeof limits !== "object" || limits === null)) {
-    throw new TypeError(
-      `Cannot ${what}: the limits must be an object like { high, low }: current value is ${
-        describe(limits)
-      }`,
-    );
-  }
-  check("high", limits?.high);
-  check("low", limits?.low);
-  let high = limits?.high;
-  let low = limits?.low;
-  if (high === undefined) high = low === undefined ? DEFAULT_HIGH : 4 * low;
-  if (low === undefined) low = Math.floor(high / 4);
-  if (low > high) {
-    throw new RangeError(
-      `Cannot ${what}: 'high' must be >= 'low': current values are high=${high}, low=${low}`,
-    );
-  }
-  return [high, low];
 }
 
 /** Internal access to private state, for connections and servers. */
@@ -366,7 +338,12 @@ export class StreamWriter implements AsyncDisposable {
    * ```
    */
   constructor(target: StreamWriterTarget, options?: StreamWriterOptions) {
-    [this.#high, this.#low] = checkLimits(options?.writeBufferLimits, "create StreamWriter");
+    [this.#high, this.#low] = checkWaterMarks(
+      options?.writeBufferLimits,
+      "writeBufferLimits",
+      "create StreamWriter",
+      DEFAULT_HIGH,
+    );
     if (target instanceof WritableStream) {
       this.#target = streamTarget(target);
       this.#reuse = false;
@@ -731,7 +708,12 @@ export class StreamWriter implements AsyncDisposable {
    * ```
    */
   setWriteBufferLimits(limits?: WriteBufferLimits): void {
-    [this.#high, this.#low] = checkLimits(limits, "set write buffer limits");
+    [this.#high, this.#low] = checkWaterMarks(
+      limits,
+      "limits",
+      "set write buffer limits",
+      DEFAULT_HIGH,
+    );
     if (this.#size > this.#high) {
       this.#paused = true;
     } else if (this.#paused && this.#size <= this.#low) {
