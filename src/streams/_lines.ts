@@ -37,14 +37,10 @@ const startDecoder = new TextDecoder("utf-8");
 
 const done: IteratorReturnResult<undefined> = Object.freeze({ done: true, value: undefined });
 
-/** A view of a reader's unread bytes, filled in place by `unreadOf`. */
-const unread: Unread = {
-  buf: new Uint8Array(0),
-  words: new Uint32Array(0),
-  start: 0,
-  end: 0,
-  limit: 0,
-};
+/** A fresh view for `unreadOf` to fill. */
+function view(): Unread {
+  return { buf: new Uint8Array(0), words: new Uint32Array(0), start: 0, end: 0, limit: 0 };
+}
 
 /**
  * Decodes `bytes`, which start at stream position `position`, as UTF-8: a
@@ -96,7 +92,7 @@ async function readLineWait(
 function lineError(reader: StreamReader, e: unknown): Uint8Array<ArrayBuffer> {
   if (e instanceof IncompleteReadError) return e.partial as Uint8Array<ArrayBuffer>;
   if (e instanceof LimitOverrunError) {
-    const { buf, start, end } = unreadOf(reader, unread);
+    const { buf, start, end } = unreadOf(reader, view());
     const at = start + e.consumed;
     consume(reader, at < end && buf[at] === NL ? e.consumed + 1 : end - start);
   }
@@ -178,6 +174,8 @@ export function stringLines(
   let at = 1;
   let position = -1;
   let ascii = false;
+  // Filled in place for each look at the buffer; it lives as long as the iterator.
+  const unread = view();
   const finish = () => finished = true;
   const next = (): Promise<IteratorResult<string>> => {
     if (finished) return Promise.resolve(done);
