@@ -128,8 +128,12 @@ Deno.test("a throwing callback is reported and does not stop the next one", asyn
 
 Deno.test("addDoneCallback rejects a non-function with TypeError", () => {
   const fut = createFuture<number>();
-  // @ts-expect-error: testing bad input
-  assertThrows(() => fut.addDoneCallback("nope"), TypeError, 'expected a function, got "nope"');
+  assertThrows(
+    // @ts-expect-error: testing bad input
+    () => fut.addDoneCallback("nope"),
+    TypeError,
+    `'callback' must be a function: current value is "nope"`,
+  );
 });
 
 Deno.test("a failed future nobody observes does not cause an unhandled rejection", async () => {

@@ -265,7 +265,7 @@ Deno.test("Condition: bad arguments are typed errors naming the value", async ()
   await assertRejects(
     () => cond.waitFor("ready" as unknown as () => boolean),
     TypeError,
-    'expected a function, got "ready"',
+    `'predicate' must be a function: current value is "ready"`,
   );
 });
 
@@ -373,9 +373,13 @@ Deno.test("Semaphore: bad values are typed errors naming the value", () => {
   assertThrows(
     () => new Semaphore(-1),
     RangeError,
-    "Cannot create Semaphore: 'value' must be at least 0: current value is -1",
+    "Cannot create Semaphore: 'value' must be a non-negative integer: current value is -1",
   );
-  assertThrows(() => new Semaphore(1.5), RangeError, "must be an integer: current value is 1.5");
+  assertThrows(
+    () => new Semaphore(1.5),
+    RangeError,
+    "must be a non-negative integer: current value is 1.5",
+  );
   assertThrows(
     () => new Semaphore("3" as unknown as number),
     TypeError,
@@ -544,7 +548,7 @@ Deno.test("Barrier: bad parties are typed errors naming the value", () => {
   assertThrows(
     () => new Barrier(0),
     RangeError,
-    "Cannot create barrier: 'parties' must be at least 1: current value is 0",
+    "Cannot create barrier: 'parties' must be an integer >= 1: current value is 0",
   );
   assertThrows(() => new Barrier(2.5), RangeError, "current value is 2.5");
   assertThrows(() => new Barrier(undefined as unknown as number), TypeError, "undefined");

@@ -62,8 +62,12 @@ Deno.test("time() is monotonic milliseconds", () => {
 });
 
 Deno.test("bad arguments are typed errors", () => {
-  // @ts-expect-error: testing bad input
-  assertThrows(() => callSoon(1), TypeError, "Cannot call soon: expected a function, got 1");
+  assertThrows(
+    // @ts-expect-error: testing bad input
+    () => callSoon(1),
+    TypeError,
+    "Cannot call soon: 'fn' must be a function: current value is 1",
+  );
   assertThrows(() => callLater(NaN, () => {}), TypeError, "Cannot call later");
   // @ts-expect-error: testing bad input
   assertThrows(() => callAt("now", () => {}), TypeError, "'when' must be a number");

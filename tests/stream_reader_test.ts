@@ -16,7 +16,7 @@ import {
   sleep,
   StreamReader,
 } from "../mod.ts";
-import { replaceReaderSource } from "../src/streams/stream_reader.ts";
+import { replaceReaderSource } from "../src/streams/_reader_source.ts";
 import { bytes, pattern, str } from "./_bytes.ts";
 import { tcpPair } from "./_net.ts";
 import { mulberry32 } from "./_random.ts";

@@ -269,7 +269,7 @@ Deno.test("10,000 children are all cancelled when one fails", async () => {
 
 Deno.test("TaskGroup.run rejects a non-function body", async () => {
   // @ts-expect-error: testing bad input
-  await assertRejects(() => TaskGroup.run(null), TypeError, "expected a function");
+  await assertRejects(() => TaskGroup.run(null), TypeError, "'body' must be a function");
 });
 
 Deno.test("TaskGroupError lists each distinct error once", async (t) => {

@@ -73,7 +73,7 @@ Deno.test("a task rejects setResult and setException", async () => {
 
 Deno.test("createTask rejects a non-function", () => {
   // @ts-expect-error: testing bad input
-  assertThrows(() => createTask(42), TypeError, "expected a function, got 42");
+  assertThrows(() => createTask(42), TypeError, "'fn' must be a function: current value is 42");
 });
 
 Deno.test("cancel while parked in sleep: the sleep rejects with CancelledError", async () => {

@@ -652,7 +652,7 @@ poolTest("bad arguments are rejected with errors naming the value", async () => 
   assertThrows(
     () => new WorkerPool({ idleTimeout: -1 }),
     RangeError,
-    "'idleTimeout' must be >= 0 milliseconds: current value is -1",
+    "'idleTimeout' must be a non-negative number of milliseconds: current value is -1",
   );
   assertThrows(() => new WorkerPool({ idleTimeout: NaN }), RangeError, "current value is NaN");
   // @ts-expect-error: testing bad input

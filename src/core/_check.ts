@@ -39,11 +39,13 @@ export function checkPort(port: unknown, what: string, min: number): number {
   return port as number;
 }
 
-/** Validates a non-empty string option. Internal. */
-export function checkString(value: unknown, name: string, what: string): string {
-  if (typeof value !== "string" || value === "") {
+/** Validates a string option: a non-empty one unless `empty` allows "". Internal. */
+export function checkString(value: unknown, name: string, what: string, empty = false): string {
+  if (typeof value !== "string" || (value === "" && !empty)) {
     throw new TypeError(
-      `Cannot ${what}: '${name}' must be a non-empty string: current value is ${describe(value)}`,
+      `Cannot ${what}: '${name}' must be a ${empty ? "" : "non-empty "}string: current value is ${
+        describe(value)
+      }`,
     );
   }
   return value;
@@ -69,34 +71,112 @@ export function checkStrings(value: unknown, name: string, what: string): string
   return value;
 }
 
-/** Checks a count argument: an integer of at least `min`. Internal. */
-export function checkCount(value: unknown, what: string, name: string, min: number): number {
+/**
+ * Validates an integer: a number (else a `TypeError`), whole and, when `min`
+ * is given, at least `min` (else a `RangeError`). Internal.
+ *
+ * @param value The argument's value.
+ * @param name Its name, for the message: "maxsize".
+ * @param what What was being done, for the message: "create Queue".
+ * @param min The smallest value allowed, if any.
+ * @param infinite Whether `Infinity` and `-Infinity` are allowed too.
+ * @returns The value.
+ */
+export function checkInteger(
+  value: unknown,
+  name: string,
+  what: string,
+  min?: number,
+  infinite = false,
+): number {
   if (typeof value !== "number" || Number.isNaN(value)) {
     throw new TypeError(
       `Cannot ${what}: '${name}' must be a number: current value is ${describe(value)}`,
     );
   }
-  if (!Number.isInteger(value)) {
-    throw new RangeError(
-      `Cannot ${what}: '${name}' must be an integer: current value is ${value}`,
-    );
+  const whole = Number.isSafeInteger(value) || (infinite && !Number.isFinite(value));
+  if (!whole || (min !== undefined && value < min)) {
+    const rule = min === undefined
+      ? "an integer"
+      : min === 0
+      ? "a non-negative integer"
+      : `an integer >= ${min}`;
+    throw new RangeError(`Cannot ${what}: '${name}' must be ${rule}: current value is ${value}`);
   }
-  if (value < min) {
-    throw new RangeError(
-      `Cannot ${what}: '${name}' must be at least ${min}: current value is ${value}`,
+  return value;
+}
+
+/**
+ * Validates an optional non-negative number of milliseconds: a `TypeError`
+ * for another type, a `RangeError` for NaN or a negative number. Internal.
+ */
+export function checkMs(value: unknown, name: string, what: string): number | undefined {
+  if (value === undefined) return undefined;
+  if (typeof value !== "number" || Number.isNaN(value) || value < 0) {
+    throw new (typeof value === "number" ? RangeError : TypeError)(
+      `Cannot ${what}: '${name}' must be a non-negative number of milliseconds: current value is ${
+        describe(value)
+      }`,
     );
   }
   return value;
 }
 
-/** Validates an optional non-negative number of milliseconds. Internal. */
-export function checkMs(value: unknown, name: string, what: string): number | undefined {
-  if (value === undefined) return undefined;
-  if (typeof value !== "number" || Number.isNaN(value) || value < 0) {
-    throw new RangeError(
-      `Cannot ${what}: '${name}' must be a non-negative number of milliseconds: current value is ${
-        describe(value)
+/**
+ * Validates optional high- and low-water marks `{ high, low }`, filling in
+ * the one not given (`low` is a quarter of `high`, `high` four times `low`,
+ * else `high` is `defaultHigh`). Internal.
+ *
+ * @param limits The option's value.
+ * @param name The option's name, for the message: "writeBufferLimits".
+ * @param what What was being done, for the message: "create StreamWriter".
+ * @param defaultHigh The high-water mark when neither is given.
+ * @returns `[high, low]`.
+ * @throws {TypeError} If `limits` is not an object, or a mark not a number.
+ * @throws {RangeError} If a mark is not a non-negative integer, or `low > high`.
+ */
+export function checkWaterMarks(
+  limits: { high?: number; low?: number } | undefined,
+  name: string,
+  what: string,
+  defaultHigh: number,
+): [number, number] {
+  if (limits !== undefined && (typeof limits !== "object" || limits === null)) {
+    throw new TypeError(
+      `Cannot ${what}: '${name}' must be an object like { high, low }: current value is ${
+        describe(limits)
       }`,
+    );
+  }
+  let high = limits?.high;
+  let low = limits?.low;
+  if (high !== undefined) checkInteger(high, "high", what, 0);
+  if (low !== undefined) checkInteger(low, "low", what, 0);
+  if (high === undefined) high = low === undefined ? defaultHigh : 4 * low;
+  if (low === undefined) low = Math.floor(high / 4);
+  if (low > high) {
+    throw new RangeError(
+      `Cannot ${what}: 'high' must be >= 'low': current values are high=${high}, low=${low}`,
+    );
+  }
+  return [high, low];
+}
+
+/** Validates a function argument or option. Internal. */
+export function checkFunction<F>(value: F, name: string, what: string): F {
+  if (typeof value !== "function") {
+    throw new TypeError(
+      `Cannot ${what}: '${name}' must be a function: current value is ${describe(value)}`,
+    );
+  }
+  return value;
+}
+
+/** Validates an optional `signal` option. Internal. */
+export function checkSignal(value: unknown, what: string): AbortSignal | undefined {
+  if (value !== undefined && !(value instanceof AbortSignal)) {
+    throw new TypeError(
+      `Cannot ${what}: 'signal' must be an AbortSignal: current value is ${describe(value)}`,
     );
   }
   return value;

@@ -7,7 +7,7 @@
 
 import { type Scope, scopes } from "./cancellation.ts";
 import { CancelledError, InvalidStateError } from "./errors.ts";
-import { describe } from "./_describe.ts";
+import { checkFunction } from "./_check.ts";
 
 const PENDING = 0;
 const FULFILLED = 1;
@@ -289,11 +289,7 @@ export class Future<T> implements PromiseLike<T> {
    * ```
    */
   addDoneCallback(callback: DoneCallback<T>): void {
-    if (typeof callback !== "function") {
-      throw new TypeError(
-        `Cannot add done callback: expected a function, got ${describe(callback)}`,
-      );
-    }
+    checkFunction(callback, "callback", "add done callback");
     if (this.#state === PENDING) {
       (this.#callbacks ??= []).push(callback);
     } else {

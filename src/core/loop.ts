@@ -7,7 +7,7 @@
  */
 
 import { checkDelay, type Delay, delayUntil, now, setDelay } from "./_timers.ts";
-import { describe } from "./_describe.ts";
+import { checkFunction } from "./_check.ts";
 
 /**
  * A scheduled callback; cancel it with `cancel()` or by leaving a `using`
@@ -123,9 +123,7 @@ function schedule<A extends unknown[]>(
   args: A,
   when?: number,
 ): Handle {
-  if (typeof fn !== "function") {
-    throw new TypeError(`Cannot ${what}: expected a function, got ${describe(fn)}`);
-  }
+  checkFunction(fn, "fn", what);
   return new ScheduledCallback(() => fn(...args), delayMs, when);
 }
 

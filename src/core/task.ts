@@ -8,7 +8,7 @@
 import { isCancellation, ownSignal, type Scope, scopes } from "./cancellation.ts";
 import { CancelledError, InvalidStateError } from "./errors.ts";
 import { defineLabel, Future, settleFuture, STATES } from "./future.ts";
-import { describe } from "./_describe.ts";
+import { checkFunction } from "./_check.ts";
 
 /** Options for {@linkcode createTask}. */
 export interface TaskOptions {
@@ -178,9 +178,7 @@ export class Task<T> extends Future<T> {
    */
   constructor(fn: TaskFunction<T>, options?: TaskOptions) {
     super();
-    if (typeof fn !== "function") {
-      throw new TypeError(`Cannot create task: expected a function, got ${describe(fn)}`);
-    }
+    checkFunction(fn, "fn", "create task");
     this.#fn = fn;
     this.#name = options?.name ?? ++counter;
     this.#next = liveHead;

@@ -8,7 +8,7 @@
 import { ChildScope, isCancellation } from "./cancellation.ts";
 import { CancelledError, InvalidStateError } from "./errors.ts";
 import { adoptTask, Task, type TaskFunction, type TaskOptions } from "./task.ts";
-import { describe } from "./_describe.ts";
+import { checkFunction } from "./_check.ts";
 
 /** Options for {@linkcode TaskGroup.run}. */
 export interface TaskGroupOptions {
@@ -132,9 +132,7 @@ export class TaskGroup {
     body: (tg: TaskGroup) => T | PromiseLike<T>,
     options?: TaskGroupOptions,
   ): Promise<T> {
-    if (typeof body !== "function") {
-      throw new TypeError(`Cannot run TaskGroup: expected a function, got ${describe(body)}`);
-    }
+    checkFunction(body, "body", "run TaskGroup");
     const tg = new TaskGroup(options?.signal);
     let result: T | undefined;
     let failed = false;

@@ -41,6 +41,14 @@ import { CancelledError, InvalidStateError } from "../core/errors.ts";
 import { createTask, type Task } from "../core/task.ts";
 import { type Delay, setDelay } from "../core/_timers.ts";
 import { describe } from "../core/_describe.ts";
+import {
+  checkBoolean,
+  checkInteger,
+  checkMs,
+  checkOptions,
+  checkSignal,
+  checkString,
+} from "../core/_check.ts";
 import { park, WaiterQueue } from "../core/_waiters.ts";
 import {
   CANCEL_CELL,
@@ -231,41 +239,16 @@ export class WorkerPool implements AsyncDisposable {
    */
   constructor(options?: WorkerPoolOptions) {
     if (options === undefined) options = {};
-    const what = "Cannot create worker pool";
-    checkObject(options, what);
+    const what = "create worker pool";
+    checkOptions(options, what);
     const {
       maxWorkers = navigator.hardwareConcurrency || 1,
       idleTimeout = 1_000,
       name = `aio-pool-${++pools}`,
     } = options;
-    if (typeof maxWorkers !== "number") {
-      throw new TypeError(
-        `${what}: 'maxWorkers' must be a number: current value is ${describe(maxWorkers)}`,
-      );
-    }
-    if (!Number.isInteger(maxWorkers) || maxWorkers < 1) {
-      throw new RangeError(
-        `${what}: 'maxWorkers' must be an integer >= 1: current value is ${maxWorkers}`,
-      );
-    }
-    if (typeof idleTimeout !== "number") {
-      throw new TypeError(
-        `${what}: 'idleTimeout' must be a number of milliseconds: current value is ${
-          describe(idleTimeout)
-        }`,
-      );
-    }
-    if (!(idleTimeout >= 0)) {
-      throw new RangeError(
-        `${what}: 'idleTimeout' must be >= 0 milliseconds: current value is ${idleTimeout}`,
-      );
-    }
-    if (typeof name !== "string") {
-      throw new TypeError(`${what}: 'name' must be a string: current value is ${describe(name)}`);
-    }
-    this.#max = maxWorkers;
-    this.#idleTimeout = idleTimeout;
-    this.#name = name;
+    this.#max = checkInteger(maxWorkers, "maxWorkers", what, 1);
+    this.#idleTimeout = checkMs(idleTimeout, "idleTimeout", what)!;
+    this.#name = checkString(name, "name", what, true);
   }
 
   /**
@@ -421,21 +404,12 @@ export class WorkerPool implements AsyncDisposable {
    */
   async shutdown(options?: WorkerPoolShutdownOptions): Promise<void> {
     if (options === undefined) options = {};
-    const what = "Cannot shut down worker pool";
-    checkObject(options, what);
+    const what = "shut down worker pool";
+    checkOptions(options, what);
     const { wait = true, cancelFutures = false, signal } = options;
-    for (const [key, value] of [["wait", wait], ["cancelFutures", cancelFutures]] as const) {
-      if (typeof value !== "boolean") {
-        throw new TypeError(
-          `${what}: '${key}' must be a boolean: current value is ${describe(value)}`,
-        );
-      }
-    }
-    if (signal !== undefined && !(signal instanceof AbortSignal)) {
-      throw new TypeError(
-        `${what}: 'signal' must be an AbortSignal: current value is ${describe(signal)}`,
-      );
-    }
+    checkBoolean(wait, "wait", what);
+    checkBoolean(cancelFutures, "cancelFutures", what);
+    checkSignal(signal, what);
     this.#shutdown = true;
     if (cancelFutures) this.#cancel([...this.#queue]);
     this.#dispatch();
@@ -940,14 +914,6 @@ export function checkCancelled(): void {
     throw new CancelledError("The job was cancelled");
   }
   throwIfCancelled();
-}
-
-function checkObject(options: unknown, what: string): void {
-  if (typeof options !== "object" || options === null) {
-    throw new TypeError(
-      `${what}: 'options' must be an object: current value is ${describe(options)}`,
-    );
-  }
 }
 
 function checkModuleUrl(moduleUrl: unknown): string {

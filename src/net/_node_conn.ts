@@ -9,7 +9,8 @@
 import { connect as netConnect, type Socket } from "node:net";
 import { connect as tlsConnect, rootCertificates } from "node:tls";
 import { abortReason } from "../core/cancellation.ts";
-import { setTlsUpgrade, type StartTlsOptions } from "../streams/stream_writer.ts";
+import type { StartTlsOptions } from "../streams/stream_writer.ts";
+import { setTlsUpgrade } from "../streams/_tls_upgrade.ts";
 
 const NODE_READ_HIGH = 64 * 1024;
 

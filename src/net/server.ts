@@ -20,7 +20,14 @@ import { isLocalClose, StreamReader } from "../streams/stream_reader.ts";
 import { abortWriter, StreamWriter } from "../streams/stream_writer.ts";
 import { createTask, type Task } from "../core/task.ts";
 import { formatAddr, unbracket } from "./_address.ts";
-import { checkBoolean, checkLimit, checkOptions, checkPort, checkString } from "../core/_check.ts";
+import {
+  checkBoolean,
+  checkInteger,
+  checkLimit,
+  checkOptions,
+  checkPort,
+  checkString,
+} from "../core/_check.ts";
 import { type Delay, setDelay } from "../core/_timers.ts";
 import { park, WaiterQueue } from "../core/_waiters.ts";
 
@@ -501,13 +508,7 @@ function listenTcp(handler: ClientHandler, options: StartServerOptions): Server<
   const port = options.port === undefined ? 0 : checkPort(options.port, what, 0);
   checkLimit(options.limit, what);
   const backlog = options.backlog;
-  if (backlog !== undefined && (!Number.isSafeInteger(backlog) || backlog < 0)) {
-    throw new RangeError(
-      `Cannot ${what}: 'backlog' must be a non-negative integer: current value is ${
-        String(backlog)
-      }`,
-    );
-  }
+  if (backlog !== undefined) checkInteger(backlog, "backlog", what, 0);
   checkBoolean(options.noDelay, "noDelay", what);
   const tls = options.tls;
   if (tls !== undefined) {

@@ -10,6 +10,11 @@ import { IncompleteReadError, InvalidStateError, LimitOverrunError } from "../co
 import { describe } from "../core/_describe.ts";
 import { findByte, toSeparators } from "./_byte_search.ts";
 import { checkLimit } from "../core/_check.ts";
+import { openSource, type ReaderSource } from "./_reader_source.ts";
+import { byteLines, decodeAt, readLine, stringLines } from "./_lines.ts";
+
+// `isLocalClose` belongs to the sources; the net layer reaches it from here.
+export { isLocalClose } from "./_reader_source.ts";
 
 /**
  * Anything with a Deno-style `read(p)`: fills `p` from its start and resolves
@@ -58,11 +63,12 @@ const DEFAULT_LIMIT = 64 * 1024;
  * The first read from a source asks for this much; it doubles while reads
  * fill it, and halves after reads that fill a quarter of it or less, down
  * to {@linkcode MIN_READ}. A read waiting on an idle connection holds a
- * buffer of this size, so it starts small.
+ * buffer of this size, so it starts small. Internal.
  */
-const FIRST_READ = 1024;
+export const FIRST_READ = 1024;
 const MIN_READ = 512;
-const MAX_READ = 256 * 1024;
+/** The largest read from a source. Internal. */
+export const MAX_READ = 256 * 1024;
 /** How many reads in a row must fill at most a quarter of the read size before it halves. */
 const SHRINK_AFTER = 2;
 /**
@@ -73,19 +79,11 @@ const BLOCK = 8 * 1024;
 /** Chunks at least this long get an `ArrayBuffer` of their own. */
 const OWN_COPY = BLOCK / 2;
 const NL = 10;
-const CR_CODE = 13;
 const NL_BYTES = new Uint8Array([NL]);
-
-/** Decodes bytes as they are: a byte-order mark inside the stream is kept. */
-const rawDecoder = new TextDecoder("utf-8", { ignoreBOM: true });
-/** Decodes the start of a stream: drops a leading byte-order mark. */
-const startDecoder = new TextDecoder("utf-8");
 
 /** The empty buffer every reader starts with: nothing is allocated until data arrives. */
 const NO_BYTES = new Uint8Array(0);
 const NO_WORDS = new Uint32Array(0);
-
-const done: IteratorReturnResult<undefined> = Object.freeze({ done: true, value: undefined });
 
 /** The smallest power of two (at least 64) that is >= n. */
 function capacityFor(n: number): number {
@@ -94,22 +92,44 @@ function capacityFor(n: number): number {
   return c;
 }
 
-/**
- * Whether `e` is what Deno throws at an operation on a resource this side
- * closed (rather than a failure of the connection). Internal to the stream
- * modules.
- *
- * @internal
- * @param e An error.
- * @returns `true` for `BadResource` and `Interrupted`.
- */
-export function isLocalClose(e: unknown): boolean {
-  return typeof Deno !== "undefined" &&
-    (e instanceof Deno.errors.Interrupted || e instanceof Deno.errors.BadResource);
-}
+// Internal access to the reader, for its sources (`_reader_source.ts`) and
+// its line readers (`_lines.ts`); set in the class's static block.
 
-/** Internal access to the private source swap, for `startTls`. */
-let replace: (reader: StreamReader, source: StreamReaderSource) => void;
+/** Makes room for one read from a conn and returns it: the bytes after the buffered ones. */
+export let pullRoom: (reader: StreamReader) => Uint8Array;
+/** `n` bytes were read into the room of length `room` (`null`: the source ended). */
+export let pulled: (reader: StreamReader, n: number | null, room: number) => void;
+/** A chunk was read from a stream, to copy in (`null`: the stream ended). */
+export let pulledChunk: (reader: StreamReader, chunk: Uint8Array | null) => void;
+/** A read from the source failed with `error`; `ends`: it ends the stream instead of failing it. */
+export let pullFailed: (reader: StreamReader, error: unknown, ends: boolean) => void;
+/** Replaces the reader's source with `open()`'s, unless a read is in flight (then throws). */
+export let swapSource: (reader: StreamReader, open: () => ReaderSource) => void;
+/** Whether the stream failed (reads reject with `reader.exception()`). */
+export let isFailed: (reader: StreamReader) => boolean;
+/** The stream position of the first unread byte: how many bytes were consumed. */
+export let positionOf: (reader: StreamReader) => number;
+/** Consumes `n` buffered bytes; returns the new stream position. */
+export let consume: (reader: StreamReader, n: number) => number;
+/** Fills `view` with where the unread bytes are, and returns it. */
+export let unreadOf: (reader: StreamReader, view: Unread) => Unread;
+/** One search for a line in the buffer, as `readUntil("\n")` would make it. */
+export let findLine: (reader: StreamReader) => Uint8Array<ArrayBuffer> | null;
+/** Waits for a whole line, as `readUntil("\n")` would. */
+export let waitForLine: (
+  reader: StreamReader,
+  signal: AbortSignal | undefined,
+) => Promise<Uint8Array<ArrayBuffer>>;
+
+/** Where a reader's unread bytes are: `buf[start, end)`, `words` a view of `buf`. Internal. */
+export interface Unread {
+  buf: Uint8Array;
+  words: Uint32Array;
+  start: number;
+  end: number;
+  /** The reader's `limit`. */
+  limit: number;
+}
 
 /**
  * A buffered reader of bytes, like asyncio's `StreamReader`: `readLine`,
@@ -172,7 +192,27 @@ let replace: (reader: StreamReader, source: StreamReaderSource) => void;
  */
 export class StreamReader {
   static {
-    replace = (reader, source) => reader.#replaceSource(source);
+    pullRoom = (reader) => reader.#pullRoom();
+    pulled = (reader, n, room) => reader.#pulled(n, room);
+    pulledChunk = (reader, chunk) => reader.#pulledChunk(chunk);
+    pullFailed = (reader, error, ends) => reader.#pullFailed(error, ends);
+    swapSource = (reader, open) => reader.#swapSource(open);
+    isFailed = (reader) => reader.#failed;
+    positionOf = (reader) => reader.#consumed;
+    consume = (reader, n) => {
+      reader.#discard(n);
+      return reader.#consumed;
+    };
+    unreadOf = (reader, view) => {
+      view.buf = reader.#buf;
+      view.words = reader.#words;
+      view.start = reader.#start;
+      view.end = reader.#end;
+      view.limit = reader.#limit;
+      return view;
+    };
+    findLine = (reader) => reader.#tryByte(NL, 0);
+    waitForLine = (reader, signal) => reader.#untilWait([NL_BYTES], "readLine", signal);
   }
 
   readonly #limit: number;
@@ -198,9 +238,8 @@ export class StreamReader {
   #smallReads = 0;
   /** Where `readUntil` resumes after waiting, relative to `#start`. */
   #nextOffset = 0;
-  #conn: Reader | null = null;
-  #stream: ReadableStreamDefaultReader<Uint8Array> | ReadableStreamBYOBReader | null = null;
-  #scratch: ArrayBuffer | null = null;
+  /** What the reader reads from; `null` when data is fed by hand. */
+  #source: ReaderSource | null = null;
   #readable: ReadableStream<Uint8Array> | undefined;
 
   /**
@@ -228,43 +267,20 @@ export class StreamReader {
   constructor(source?: StreamReaderSource, options?: StreamReaderOptions) {
     const limit = checkLimit(options?.limit ?? undefined, "create StreamReader") ?? DEFAULT_LIMIT;
     this.#limit = limit;
-    if (source !== undefined && source !== null) this.#setSource(source, "create StreamReader");
-  }
-
-  #setSource(source: StreamReaderSource, what: string): void {
-    if (source instanceof ReadableStream) {
-      let reader: ReadableStreamDefaultReader<Uint8Array> | ReadableStreamBYOBReader;
-      try {
-        reader = source.getReader({ mode: "byob" });
-        this.#scratch = new ArrayBuffer(FIRST_READ);
-      } catch (e) {
-        if (source.locked) {
-          throw new TypeError(`Cannot ${what}: the ReadableStream is locked`, { cause: e });
-        }
-        reader = source.getReader();
-      }
-      this.#stream = reader;
-      this.#conn = null;
-    } else if (typeof (source as Reader | null)?.read === "function") {
-      this.#conn = source as Reader;
-      this.#stream = null;
-    } else {
-      throw new TypeError(
-        `Cannot ${what}: 'source' must be a ReadableStream, an object with a read(p) method, ` +
-          `or undefined: current value is ${describe(source)}`,
-      );
+    if (source !== undefined && source !== null) {
+      this.#source = openSource(source, "create StreamReader");
     }
   }
 
-  #replaceSource(source: StreamReaderSource): void {
+  #swapSource(open: () => ReaderSource): void {
     if (this.#pulling) {
       throw new InvalidStateError(
         "Cannot replace the source of a StreamReader while a read from it is in flight",
       );
     }
-    const old = this.#stream;
-    this.#setSource(source, "replace the source of a StreamReader");
-    old?.releaseLock();
+    const old = this.#source;
+    this.#source = open();
+    old?.release();
   }
 
   // ---------------------------------------------------------------- state
@@ -360,7 +376,7 @@ export class StreamReader {
       );
     }
     if (this.#eof) throw new InvalidStateError("Cannot feed data: feedEof() was already called");
-    if (this.#conn !== null || this.#stream !== null) {
+    if (this.#source !== null) {
       throw new InvalidStateError("Cannot feed data: the reader reads from a source");
     }
     if (data.length === 0) return;
@@ -387,7 +403,7 @@ export class StreamReader {
    */
   feedEof(): void {
     this.#eof = true;
-    if (!this.#pulling) this.#releaseStream();
+    if (!this.#pulling) this.#source?.release();
     this.#wake();
   }
 
@@ -519,41 +535,7 @@ export class StreamReader {
    * ```
    */
   readLine(options?: ReadOptions): Promise<Uint8Array<ArrayBuffer>> {
-    const signal = options?.signal;
-    if (signal !== undefined && signal.aborted) return Promise.reject(abortReason(signal));
-    if (this.#failed) return Promise.reject(this.#exception);
-    let line: Uint8Array<ArrayBuffer> | null;
-    try {
-      line = this.#tryByte(NL, 0);
-    } catch (e) {
-      try {
-        return Promise.resolve(this.#lineError(e));
-      } catch (e) {
-        return Promise.reject(e);
-      }
-    }
-    if (line !== null) return Promise.resolve(line);
-    return this.#readLineWait(signal);
-  }
-
-  async #readLineWait(signal: AbortSignal | undefined): Promise<Uint8Array<ArrayBuffer>> {
-    try {
-      return await this.#untilWait([NL_BYTES], "readLine", signal);
-    } catch (e) {
-      return this.#lineError(e);
-    }
-  }
-
-  /** asyncio's readline on a failed readuntil. */
-  #lineError(e: unknown): Uint8Array<ArrayBuffer> {
-    if (e instanceof IncompleteReadError) return e.partial as Uint8Array<ArrayBuffer>;
-    if (e instanceof LimitOverrunError) {
-      const at = this.#start + e.consumed;
-      this.#discard(
-        at < this.#end && this.#buf[at] === NL ? e.consumed + 1 : this.#end - this.#start,
-      );
-    }
-    throw e;
+    return readLine(this, options?.signal);
   }
 
   /**
@@ -754,8 +736,7 @@ export class StreamReader {
     if (signal !== undefined && signal.aborted) return Promise.reject(abortReason(signal));
     if (this.#failed) return Promise.reject(this.#exception);
     return this.#readAll("text", signal).then(() => {
-      const decoder = this.#consumed === 0 ? startDecoder : rawDecoder;
-      const text = decoder.decode(this.#buf.subarray(this.#start, this.#end));
+      const text = decodeAt(this.#consumed, this.#buf.subarray(this.#start, this.#end));
       this.#discard(this.#end - this.#start);
       return text;
     });
@@ -787,53 +768,7 @@ export class StreamReader {
    * ```
    */
   [Symbol.asyncIterator](): AsyncIterableIterator<Uint8Array<ArrayBuffer>> {
-    let finished = false;
-    const next = (): Promise<IteratorResult<Uint8Array<ArrayBuffer>>> => {
-      if (finished) return Promise.resolve(done);
-      if (this.#failed) return this.#endIteration(this.#exception, () => finished = true);
-      let line: Uint8Array<ArrayBuffer> | null;
-      try {
-        line = this.#tryByte(NL, 0);
-      } catch (e) {
-        try {
-          line = this.#lineError(e);
-        } catch (e) {
-          return this.#endIteration(e, () => finished = true);
-        }
-      }
-      if (line === null) {
-        return this.#readLineWait(undefined).then((line) => {
-          if (line.length > 0) return { done: false, value: line };
-          finished = true;
-          return done;
-        }, (e) => this.#endIteration(e, () => finished = true));
-      }
-      if (line.length > 0) return Promise.resolve({ done: false, value: line });
-      finished = true;
-      return Promise.resolve(done);
-    };
-    return {
-      next,
-      return(): Promise<IteratorResult<Uint8Array<ArrayBuffer>>> {
-        finished = true;
-        return Promise.resolve(done);
-      },
-      [Symbol.asyncIterator]() {
-        return this;
-      },
-    };
-  }
-
-  /**
-   * Rejects an iterator's `next()` with `error`, ending the iteration unless
-   * the error is a cancellation (after which the iterator may go on).
-   */
-  #endIteration(error: unknown, finish: () => void): Promise<never> {
-    if (
-      error === this.#exception || error instanceof LimitOverrunError ||
-      error instanceof InvalidStateError
-    ) finish();
-    return Promise.reject(error);
+    return byteLines(this);
   }
 
   /**
@@ -865,73 +800,7 @@ export class StreamReader {
    * ```
    */
   lines(options?: ReadOptions): AsyncIterableIterator<string> {
-    const signal = options?.signal;
-    let finished = false;
-    // Lines decoded ahead, whose bytes are still buffered: `text` from
-    // index `at` holds the next lines, the first one starting at stream
-    // position `position`. `ascii` when every byte decoded to one UTF-16
-    // unit, so that a line's bytes are its length plus one.
-    let text = "";
-    let at = 1;
-    let position = -1;
-    let ascii = false;
-    const finish = () => finished = true;
-    const next = (): Promise<IteratorResult<string>> => {
-      if (finished) return Promise.resolve(done);
-      if (signal !== undefined && signal.aborted) return Promise.reject(abortReason(signal));
-      if (this.#failed) return this.#endIteration(this.#exception, finish);
-      if (at > text.length || position !== this.#consumed) {
-        text = "";
-        at = 1;
-        const start = this.#start;
-        const windowEnd = Math.min(this.#end, start + this.#limit + 1);
-        const first = findByte(this.#buf, this.#words, NL, start, windowEnd);
-        if (first >= 0) {
-          // Decode every whole line of the next block at once.
-          let last = Math.max(first, Math.min(windowEnd, start + BLOCK) - 1);
-          const buf = this.#buf;
-          while (last > first && buf[last] !== NL) last--;
-          const decoder = this.#consumed === 0 ? startDecoder : rawDecoder;
-          text = decoder.decode(buf.subarray(start, last));
-          at = 0;
-          ascii = text.length === last - start;
-          position = this.#consumed;
-        }
-      }
-      if (at <= text.length) {
-        let nl = text.indexOf("\n", at);
-        if (nl < 0) nl = text.length;
-        const line = text.slice(at, text.charCodeAt(nl - 1) === CR_CODE && nl > at ? nl - 1 : nl);
-        const start = this.#start;
-        this.#discard(
-          ascii ? nl - at + 1 : findByte(this.#buf, this.#words, NL, start, this.#end) - start + 1,
-        );
-        at = nl + 1;
-        position = this.#consumed;
-        return Promise.resolve({ done: false, value: line });
-      }
-      return this.readLine({ signal }).then((bytes) => {
-        if (bytes.length === 0) {
-          finished = true;
-          return done;
-        }
-        const atStart = this.#consumed === bytes.length;
-        let n = bytes.length;
-        if (bytes[n - 1] === NL) n -= bytes[n - 2] === CR_CODE ? 2 : 1;
-        const value = (atStart ? startDecoder : rawDecoder).decode(bytes.subarray(0, n));
-        return { done: false, value };
-      }, (e) => this.#endIteration(e, finish));
-    };
-    return {
-      next,
-      return(): Promise<IteratorResult<string>> {
-        finished = true;
-        return Promise.resolve(done);
-      },
-      [Symbol.asyncIterator]() {
-        return this;
-      },
-    };
+    return stringLines(this, options);
   }
 
   /**
@@ -994,12 +863,10 @@ export class StreamReader {
       },
       cancel: async (reason) => {
         stop.abort(reason);
-        const stream = this.#stream;
-        if (stream !== null) {
-          this.#stream = null;
+        const cancelled = this.#source?.cancel(reason);
+        if (cancelled) {
           this.#eof = true;
-          await stream.cancel(reason);
-          stream.releaseLock();
+          await cancelled;
         }
       },
     }, { highWaterMark: 0 });
@@ -1138,9 +1005,9 @@ export class StreamReader {
     }
     return cancellable<void>((resolve) => {
       this.#waiter = resolve;
-      if (!this.#pulling && !this.#eof) {
-        if (this.#conn !== null) this.#pullConn(this.#conn);
-        else if (this.#stream !== null) this.#pullStream(this.#stream);
+      if (!this.#pulling && !this.#eof && this.#source !== null) {
+        this.#pulling = true;
+        this.#source.pull(this);
       }
       return () => {
         if (this.#waiter === resolve) this.#waiter = null;
@@ -1148,27 +1015,45 @@ export class StreamReader {
     }, signal);
   }
 
-  #pullConn(conn: Reader): void {
+  // ------------------------------------------------- what the source reports
+
+  #pullRoom(): Uint8Array {
     this.#makeRoom(this.#readSize);
-    const at = this.#end;
-    const room = this.#buf.length - at;
-    this.#pulling = true;
-    let pending: Promise<number | null>;
-    try {
-      pending = conn.read(this.#buf.subarray(at));
-    } catch (e) {
-      pending = Promise.reject(e);
+    return this.#buf.subarray(this.#end);
+  }
+
+  #pulled(n: number | null, room: number): void {
+    this.#pulling = false;
+    if (n === null) {
+      this.#eof = true;
+      this.#source?.release();
+    } else if (n > 0) {
+      this.#end += n;
+      this.#adaptReadSize(n, room);
     }
-    pending.then((n) => {
-      this.#pulling = false;
-      if (n === null) {
+    this.#wake();
+  }
+
+  #pulledChunk(chunk: Uint8Array | null): void {
+    this.#pulling = false;
+    if (chunk === null) this.#eof = true;
+    else if (chunk.length > 0) this.#append(chunk);
+    if (this.#eof || this.#failed) this.#source?.release();
+    this.#wake();
+  }
+
+  #pullFailed(error: unknown, ends: boolean): void {
+    this.#pulling = false;
+    if (!this.#eof && !this.#failed) {
+      if (ends) {
         this.#eof = true;
-      } else if (n > 0) {
-        this.#end += n;
-        this.#adaptReadSize(n, room);
+      } else {
+        this.#failed = true;
+        this.#exception = error;
       }
-      this.#wake();
-    }, (e) => this.#pullFailed(e, true));
+    }
+    this.#source?.release();
+    this.#wake();
   }
 
   /** Doubles the read size after a read that filled its room, halves it after small ones. */
@@ -1186,85 +1071,4 @@ export class StreamReader {
       this.#smallReads = 0;
     }
   }
-
-  #pullStream(stream: ReadableStreamDefaultReader<Uint8Array> | ReadableStreamBYOBReader): void {
-    this.#pulling = true;
-    const finish = (result: ReadableStreamReadResult<Uint8Array>) => {
-      this.#pulling = false;
-      const chunk = result.value;
-      if (result.done) {
-        this.#eof = true;
-      } else if (!(chunk instanceof Uint8Array)) {
-        const error = new TypeError(
-          `Cannot read from the ReadableStream: chunks must be Uint8Array: current value is ${
-            describe(chunk)
-          }`,
-        );
-        this.#failed = true;
-        this.#exception = error;
-        stream.cancel(error).catch(() => {});
-      } else if (chunk.length > 0) {
-        this.#append(chunk);
-      }
-      if (this.#eof || this.#failed) this.#releaseStream();
-      this.#wake();
-    };
-    if (this.#scratch !== null) {
-      const scratch = this.#scratch;
-      (stream as ReadableStreamBYOBReader).read(new Uint8Array(scratch)).then((result) => {
-        const view = result.value;
-        if (view) {
-          this.#scratch = view.length === view.buffer.byteLength && view.length < MAX_READ
-            ? new ArrayBuffer(view.length * 2)
-            : view.buffer as ArrayBuffer;
-        } else {
-          this.#scratch = new ArrayBuffer(scratch.byteLength);
-        }
-        finish(result);
-      }, (e) => this.#pullFailed(e, false));
-    } else {
-      (stream as ReadableStreamDefaultReader<Uint8Array>).read().then(
-        finish,
-        (e) => this.#pullFailed(e, false),
-      );
-    }
-  }
-
-  #pullFailed(error: unknown, conn: boolean): void {
-    this.#pulling = false;
-    if (!this.#eof && !this.#failed) {
-      // A conn closed on this side ends the stream, as asyncio's
-      // connection_lost(None) does; any other error fails it.
-      if (conn && isLocalClose(error)) {
-        this.#eof = true;
-      } else {
-        this.#failed = true;
-        this.#exception = error;
-      }
-    }
-    this.#releaseStream();
-    this.#wake();
-  }
-
-  #releaseStream(): void {
-    const stream = this.#stream;
-    if (stream !== null && (this.#eof || this.#failed)) {
-      this.#stream = null;
-      stream.releaseLock();
-    }
-  }
-}
-
-/**
- * Swaps the source of `reader` for `source`, keeping every byte already
- * buffered: for upgrading a connection to TLS in place (`startTls`). A
- * `ReadableStream` source that is replaced has its lock released.
- *
- * @internal Not part of the public API.
- * @param reader The reader whose source changes.
- * @param source The new source, e.g. the `Deno.TlsConn` from `Deno.startTls`.
- * @throws {InvalidStateError} If a read from the current source is in flight.
- */
-export function replaceReaderSource(reader: StreamReader, source: StreamReaderSource): void {
-  replace(reader, source);
 }

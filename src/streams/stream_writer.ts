@@ -6,17 +6,12 @@
  * @module
  */
 
-import {
-  abortReason,
-  cancellable,
-  currentScope,
-  linkedSignal,
-  subscribe,
-} from "../core/cancellation.ts";
+import { abortReason, cancellable, currentScope } from "../core/cancellation.ts";
 import { InvalidStateError } from "../core/errors.ts";
-import { isLocalClose, replaceReaderSource, type StreamReader } from "./stream_reader.ts";
+import { isLocalClose, type StreamReader } from "./stream_reader.ts";
+import { startTls } from "./_tls_upgrade.ts";
 import { describe } from "../core/_describe.ts";
-import { checkOptions, checkString, checkStrings } from "../core/_check.ts";
+import { checkWaterMarks } from "../core/_check.ts";
 import { Fifo } from "../core/_fifo.ts";
 import { park, WaiterQueue } from "../core/_waiters.ts";
 
@@ -174,54 +169,36 @@ function streamTarget(stream: WritableStream<Uint8Array>): Writer {
   };
 }
 
-function checkLimits(limits: WriteBufferLimits | undefined, what: string): [number, number] {
-  const check = (name: string, v: unknown) => {
-    if (v !== undefined && (!Number.isSafeInteger(v) || (v as number) < 0)) {
-      throw new RangeError(
-        `Cannot ${what}: '${name}' must be a non-negative integer: current value is ${describe(v)}`,
-      );
-    }
-  };
-  if (limits !== undefined && (typeof limits !== "object" || limits === null)) {
-    throw new TypeError(
-      `Cannot ${what}: the limits must be an object like { high, low }: current value is ${
-        describe(limits)
-      }`,
-    );
-  }
-  check("high", limits?.high);
-  check("low", limits?.low);
-  let high = limits?.high;
-  let low = limits?.low;
-  if (high === undefined) high = low === undefined ? DEFAULT_HIGH : 4 * low;
-  if (low === undefined) low = Math.floor(high / 4);
-  if (low > high) {
-    throw new RangeError(
-      `Cannot ${what}: 'high' must be >= 'low': current values are high=${high}, low=${low}`,
-    );
-  }
-  return [high, low];
-}
-
-/** How a connection upgrades itself to TLS. */
-type TlsUpgrade = (options: StartTlsOptions, signal?: AbortSignal) => Promise<Deno.TlsConn>;
-
-/** The TLS upgrades of connections that are not Deno conns, by connection. */
-const tlsUpgrades = new WeakMap<object, TlsUpgrade>();
-
-/**
- * Lets `conn`, a connection that is not a Deno conn, upgrade itself to TLS:
- * `startTls` then calls `upgrade` instead of `Deno.startTls`. Internal.
- */
-export function setTlsUpgrade(conn: object, upgrade: TlsUpgrade): void {
-  tlsUpgrades.set(conn, upgrade);
-}
-
 /** Internal access to private state, for connections and servers. */
 let internals: {
   abort(writer: StreamWriter): void;
   setHostname(writer: StreamWriter, hostname: string): void;
 };
+
+// The writer's side of a TLS upgrade, for `_tls_upgrade.ts`; set in the
+// class's static block.
+
+/**
+ * What an upgrade works on: the transport, the paired reader and the host the
+ * connection was opened to. Refuses (throws) unless the writer is open, has
+ * not failed and is not being upgraded already.
+ */
+export let upgradeTarget: (writer: StreamWriter) => {
+  transport: StreamWriterTarget;
+  reader: StreamReader | undefined;
+  hostname: string | undefined;
+};
+/**
+ * Starts the upgrade: writes made from now on wait for it, and this resolves
+ * once what was buffered before went out in clear. If the wait is cancelled
+ * or the writer fails or closes meanwhile, the upgrade is called off and this
+ * rejects.
+ */
+export let flushBeforeUpgrade: (writer: StreamWriter, signal?: AbortSignal) => Promise<void>;
+/** Ends the upgrade: over `tls` from now on, or (`null`) over the old conn as before. */
+export let finishUpgrade: (writer: StreamWriter, tls: Deno.TlsConn | null) => void;
+/** The handshake failed: the writer fails with `error` and closes `conn`. */
+export let failUpgrade: (writer: StreamWriter, conn: Deno.Conn, error: unknown) => void;
 
 /**
  * A buffered writer, like asyncio's `StreamWriter`: {@linkcode write} never
@@ -279,6 +256,10 @@ export class StreamWriter implements AsyncDisposable {
       abort: (writer) => writer.#abort(),
       setHostname: (writer, hostname) => void (writer.#hostname = hostname),
     };
+    upgradeTarget = (writer) => writer.#upgradeTarget();
+    flushBeforeUpgrade = (writer, signal) => writer.#flushBeforeUpgrade(signal);
+    finishUpgrade = (writer, tls) => writer.#finishUpgrade(tls);
+    failUpgrade = (writer, conn, error) => writer.#failUpgrade(conn, error);
   }
 
   /** What the bytes are written to (a stream is wrapped). */
@@ -357,7 +338,12 @@ export class StreamWriter implements AsyncDisposable {
    * ```
    */
   constructor(target: StreamWriterTarget, options?: StreamWriterOptions) {
-    [this.#high, this.#low] = checkLimits(options?.writeBufferLimits, "create StreamWriter");
+    [this.#high, this.#low] = checkWaterMarks(
+      options?.writeBufferLimits,
+      "writeBufferLimits",
+      "create StreamWriter",
+      DEFAULT_HIGH,
+    );
     if (target instanceof WritableStream) {
       this.#target = streamTarget(target);
       this.#reuse = false;
@@ -722,7 +708,12 @@ export class StreamWriter implements AsyncDisposable {
    * ```
    */
   setWriteBufferLimits(limits?: WriteBufferLimits): void {
-    [this.#high, this.#low] = checkLimits(limits, "set write buffer limits");
+    [this.#high, this.#low] = checkWaterMarks(
+      limits,
+      "limits",
+      "set write buffer limits",
+      DEFAULT_HIGH,
+    );
     if (this.#size > this.#high) {
       this.#paused = true;
     } else if (this.#paused && this.#size <= this.#low) {
@@ -1129,31 +1120,27 @@ export class StreamWriter implements AsyncDisposable {
    * writer.write("EHLO me\r\n");
    * ```
    */
-  async startTls(options?: StartTlsOptions): Promise<void> {
-    if (options === undefined) options = {};
-    checkOptions(options, "start TLS");
-    const { hostname, signal } = options;
-    if (hostname !== undefined) checkString(hostname, "hostname", "start TLS");
-    const caCerts = checkStrings(options.caCerts, "caCerts", "start TLS");
-    const alpnProtocols = checkStrings(options.alpnProtocols, "alpnProtocols", "start TLS");
-    if (signal?.aborted) throw abortReason(signal);
+  startTls(options?: StartTlsOptions): Promise<void> {
+    return startTls(this, options);
+  }
+
+  #upgradeTarget(): {
+    transport: StreamWriterTarget;
+    reader: StreamReader | undefined;
+    hostname: string | undefined;
+  } {
     if (this.#state !== OPEN || this.#failed) this.#refuse("start TLS");
     if (this.#upgrading) {
       throw new InvalidStateError("Cannot start TLS: an upgrade is already in progress");
     }
-    const conn = this.#transport as Deno.TcpConn;
-    if (typeof (conn as unknown as Deno.TlsConn).handshake === "function") {
-      throw new InvalidStateError("Cannot start TLS: the connection already uses TLS");
-    }
-    if (conn instanceof WritableStream || conn.remoteAddr?.transport !== "tcp") {
-      throw new TypeError("Cannot start TLS: the connection is not a TCP connection");
-    }
+    return { transport: this.#transport, reader: this.#reader, hostname: this.#hostname };
+  }
+
+  async #flushBeforeUpgrade(signal: AbortSignal | undefined): Promise<void> {
     this.#upgrading = true;
     this.#seal();
     this.#clearLeft = this.#size;
     try {
-      // What was written before this call goes out in clear, before the
-      // handshake; what is written from now on waits for the upgrade.
       if (this.#flushing) {
         await cancellable<void>((resolve) => {
           this.#upgradeIdle = resolve;
@@ -1164,103 +1151,36 @@ export class StreamWriter implements AsyncDisposable {
       if (this.#failed || this.#closed) this.#refuse("start TLS");
     } catch (e) {
       this.#upgradeIdle = null;
-      this.#upgrading = false;
-      this.#settleState();
+      this.#finishUpgrade(null);
       throw e;
     }
-    // Until the upgrade is done, the reader reads through a gate that waits for it.
-    const done: { tls?: Deno.TlsConn } = {};
-    let ready!: (conn: Deno.TlsConn) => void;
-    let broken!: (error: unknown) => void;
-    const upgraded = new Promise<Deno.TlsConn>((resolve, reject) => {
-      ready = resolve;
-      broken = reject;
-    });
-    upgraded.catch(() => {});
-    const gate = {
-      read: (p: Uint8Array) =>
-        done.tls !== undefined ? done.tls.read(p) : upgraded.then((c) => c.read(p)),
-    };
-    const reader = this.#reader;
-    if (reader !== undefined) {
-      try {
-        replaceReaderSource(reader, gate);
-      } catch (e) {
-        this.#upgrading = false;
-        this.#settleState();
-        throw new InvalidStateError(
-          "Cannot start TLS while the reader is reading from the connection",
-          { cause: e },
-        );
-      }
-    }
-    const linked = linkedSignal(signal);
-    let conn2: Deno.TlsConn | undefined;
-    const stop = linked
-      ? subscribe(linked, () => {
-        try {
-          conn2?.close();
-        } catch {
-          // Already closed.
-        }
-      })
-      : undefined;
-    try {
-      const settings = {
-        hostname: hostname ?? this.#hostname ?? conn.remoteAddr.hostname,
-        caCerts,
-        alpnProtocols,
-      };
-      const own = tlsUpgrades.get(conn);
-      conn2 = own ? await own(settings, linked) : await Deno.startTls(conn, settings);
-      if (linked?.aborted) {
-        conn2.close();
-        throw abortReason(linked);
-      }
-      try {
-        await conn2.handshake();
-      } catch (e) {
-        if (linked?.aborted) throw abortReason(linked);
-        throw e;
-      }
-    } catch (e) {
-      stop?.();
-      const error = new InvalidStateError(
-        "The connection was closed: its TLS upgrade did not complete",
-        { cause: e },
-      );
-      broken(error);
-      this.#transport = conn2 ?? conn;
-      this.#target = {
-        write: () => Promise.reject(error),
-        close: () => {
-          try {
-            (conn2 ?? conn).close();
-          } catch {
-            // Closed by the cancellation, or consumed by Deno.startTls.
-          }
-        },
-      };
-      this.#upgrading = false;
-      this.#fail(error);
-      this.#errorSeen = true;
-      this.#abort();
-      throw e;
-    }
-    stop?.();
-    const tls = done.tls = conn2;
-    ready(tls);
-    this.#transport = tls;
-    this.#target = tls;
-    if (reader !== undefined) {
-      try {
-        replaceReaderSource(reader, tls);
-      } catch {
-        // A read is in flight through the gate, which forwards to `tls` from now on.
-      }
+  }
+
+  #finishUpgrade(tls: Deno.TlsConn | null): void {
+    if (tls !== null) {
+      this.#transport = tls;
+      this.#target = tls;
     }
     this.#upgrading = false;
     this.#settleState();
+  }
+
+  #failUpgrade(conn: Deno.Conn, error: unknown): void {
+    this.#transport = conn;
+    this.#target = {
+      write: () => Promise.reject(error),
+      close: () => {
+        try {
+          conn.close();
+        } catch {
+          // Closed by the cancellation, or consumed by Deno.startTls.
+        }
+      },
+    };
+    this.#upgrading = false;
+    this.#fail(error);
+    this.#errorSeen = true;
+    this.#abort();
   }
 }
 

@@ -7,7 +7,7 @@
 import { throwIfCancelled } from "../core/cancellation.ts";
 import { BrokenBarrierError } from "../core/errors.ts";
 import { park, WaiterQueue } from "../core/_waiters.ts";
-import { checkCount } from "../core/_check.ts";
+import { checkInteger } from "../core/_check.ts";
 import type { SignalOptions } from "./permit.ts";
 
 type BarrierState = "filling" | "draining" | "resetting" | "broken";
@@ -56,11 +56,11 @@ export class Barrier {
    * import { Barrier } from "@aio/asyncio";
    * import { assertThrows } from "@std/assert";
    *
-   * assertThrows(() => new Barrier(0), RangeError, "'parties' must be at least 1: current value is 0");
+   * assertThrows(() => new Barrier(0), RangeError, "'parties' must be an integer >= 1: current value is 0");
    * ```
    */
   constructor(parties: number) {
-    this.#parties = checkCount(parties, "create barrier", "parties", 1);
+    this.#parties = checkInteger(parties, "parties", "create barrier", 1);
   }
 
   /**

@@ -8,6 +8,7 @@ import { throwIfCancelled } from "../core/cancellation.ts";
 import { InvalidStateError } from "../core/errors.ts";
 import { park, WaiterQueue } from "../core/_waiters.ts";
 import { describe } from "../core/_describe.ts";
+import { checkFunction } from "../core/_check.ts";
 import type { Permit, SignalOptions } from "./permit.ts";
 import { acquireShielded, Lock, permitOf } from "./lock.ts";
 
@@ -234,11 +235,7 @@ export class Condition {
    * ```
    */
   async waitFor<T>(predicate: () => T, options?: SignalOptions): Promise<T> {
-    if (typeof predicate !== "function") {
-      throw new TypeError(
-        `Cannot wait for predicate: expected a function, got ${describe(predicate)}`,
-      );
-    }
+    checkFunction(predicate, "predicate", "wait for predicate");
     let result = predicate();
     while (!result) {
       await this.wait(options);

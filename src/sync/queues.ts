@@ -19,6 +19,7 @@ import type { SignalOptions } from "./permit.ts";
 import { park, passOnIfCancelled, WaiterQueue } from "../core/_waiters.ts";
 import { describe } from "../core/_describe.ts";
 import { Fifo } from "../core/_fifo.ts";
+import { checkFunction, checkInteger } from "../core/_check.ts";
 
 /** Options for {@linkcode Queue} and {@linkcode LifoQueue}. */
 export interface QueueOptions {
@@ -186,23 +187,6 @@ function naturalOrder(a: unknown, b: unknown): number {
   return 0;
 }
 
-function checkMaxsize(arg: unknown, kind: string): number {
-  const maxsize = typeof arg === "object" && arg !== null
-    ? (arg as QueueOptions).maxsize ?? 0
-    : arg ?? 0;
-  if (typeof maxsize !== "number" || Number.isNaN(maxsize)) {
-    throw new TypeError(
-      `Cannot create ${kind}: 'maxsize' must be a number: current value is ${describe(maxsize)}`,
-    );
-  }
-  if (!Number.isInteger(maxsize) && maxsize !== Infinity && maxsize !== -Infinity) {
-    throw new RangeError(
-      `Cannot create ${kind}: 'maxsize' must be an integer: current value is ${maxsize}`,
-    );
-  }
-  return maxsize;
-}
-
 /** Lets the subclasses choose their store. */
 let setStore: <T>(queue: Queue<T>, store: Store<T>) => void;
 
@@ -296,7 +280,15 @@ export class Queue<T> implements AsyncIterable<T> {
    * ```
    */
   constructor(maxsize?: number | QueueOptions) {
-    this.#maxsize = checkMaxsize(maxsize, this.constructor.name);
+    const size = typeof maxsize === "object" && maxsize !== null ? maxsize.maxsize : maxsize;
+    // Any integer, or an infinity; zero or less means no bound, as in asyncio.
+    this.#maxsize = checkInteger(
+      size ?? 0,
+      "maxsize",
+      `create ${this.constructor.name}`,
+      undefined,
+      true,
+    );
   }
 
   /**
@@ -740,13 +732,7 @@ export class PriorityQueue<T> extends Queue<T> {
   constructor(options?: number | PriorityQueueOptions<T>) {
     super(options);
     const compare = typeof options === "object" && options !== null ? options.compare : undefined;
-    if (compare !== undefined && typeof compare !== "function") {
-      throw new TypeError(
-        `Cannot create PriorityQueue: 'compare' must be a function: current value is ${
-          describe(compare)
-        }`,
-      );
-    }
+    if (compare !== undefined) checkFunction(compare, "compare", "create PriorityQueue");
     setStore(this, new HeapStore<T>(compare));
   }
 }

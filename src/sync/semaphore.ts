@@ -7,7 +7,7 @@
 import { throwIfCancelled } from "../core/cancellation.ts";
 import { InvalidStateError } from "../core/errors.ts";
 import { park, passOnIfCancelled, WaiterQueue } from "../core/_waiters.ts";
-import { checkCount } from "../core/_check.ts";
+import { checkInteger } from "../core/_check.ts";
 import { OncePermit, type Permit, type SignalOptions } from "./permit.ts";
 
 /** Lets {@linkcode BoundedSemaphore} set its bound. */
@@ -105,7 +105,7 @@ export class Semaphore {
    * ```
    */
   constructor(value = 1) {
-    this.#value = checkCount(value, `create ${this.constructor.name}`, "value", 0);
+    this.#value = checkInteger(value, "value", `create ${this.constructor.name}`, 0);
   }
 
   /**
