@@ -182,6 +182,22 @@ export function cancellable<T>(
   return new Promise<T>((resolve, reject) => void new Wait(start, resolve, reject, scope, signal));
 }
 
+/** Calls `fn` in the running scope; its result as a promise. */
+function enter<T>(fn: () => T | PromiseLike<T>): Promise<T> {
+  let result: T | PromiseLike<T>;
+  try {
+    result = fn();
+  } catch (e) {
+    return Promise.reject(e);
+  }
+  if (result instanceof Promise) return result;
+  return awaitIn(result);
+}
+
+async function awaitIn<T>(value: T | PromiseLike<T>): Promise<T> {
+  return await value;
+}
+
 const ABORTED_IN_START = Symbol("aborted in start");
 
 /** One cancellable wait: cleared from its scope and signal when it settles. */
@@ -282,6 +298,8 @@ export class ChildScope implements Scope, CancelHook {
   #hooks: Hooks = undefined;
   #onOuterAbort: ((reason: unknown) => void) | undefined;
   #offSignal: (() => void) | undefined;
+  /** What runs in this scope, for its owner to find (a `timeout` block's deadline). */
+  block: unknown = undefined;
 
   /**
    * @param signal An explicit outer signal.
@@ -364,9 +382,13 @@ export class ChildScope implements Scope, CancelHook {
     return undefined;
   }
 
-  /** Runs `fn` in this scope, awaiting its result inside the scope. */
+  /**
+   * Runs `fn` in this scope, awaiting its result inside the scope (so that
+   * a returned future is linked to it). A native promise needs no await of
+   * ours: awaiting one links nothing.
+   */
   run<T>(fn: () => T | PromiseLike<T>): Promise<T> {
-    return scopes.run(this, async () => await fn());
+    return scopes.run(this, enter, fn);
   }
 
   /** Stops listening to the outer scope and signal. */

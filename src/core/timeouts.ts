@@ -8,7 +8,7 @@
 import { cancellable, ChildScope, isCancellation, type Scope, scopes } from "./cancellation.ts";
 import { CancelledError, InvalidStateError, TimeoutError } from "./errors.ts";
 import { Future } from "./future.ts";
-import { checkDelay, type Delay, delayUntil, now, setDelay } from "./_timers.ts";
+import { checkDelay, delayUntil, now, ROUNDING_NOISE } from "./_timers.ts";
 import { describe } from "./_describe.ts";
 
 /** Options for {@linkcode timeout} and {@linkcode timeoutAt}. */
@@ -107,11 +107,24 @@ export interface Timeout {
   expired(): boolean;
 }
 
-/** The {@linkcode Timeout} of one running block. */
+/** The longest delay `setTimeout` honours; a timer for a later deadline is re-armed when it fires. */
+const MAX_DELAY = 2 ** 31 - 1;
+
+/**
+ * The {@linkcode Timeout} of one running block.
+ *
+ * Its timer is lazy: moving the deadline later leaves the timer where it
+ * is, and the timer, when it fires early, re-arms for what is left. Only a
+ * deadline moved earlier than the armed timer costs a new one. A block that
+ * moves its deadline at every wait for data (an idle limit) thus costs one
+ * timer, not two timer calls a wait.
+ */
 class Deadline implements Timeout {
   #when: number | null;
   #scope: ChildScope;
-  #timer: Delay | undefined;
+  /** The armed timer, if any, and the deadline it was armed for. */
+  #timer: ReturnType<typeof setTimeout> | undefined;
+  #timerFor = Infinity;
   #expired = false;
   #finished = false;
   /** The block this one runs in, in the same task, while both run. */
@@ -123,9 +136,10 @@ class Deadline implements Timeout {
   constructor(when: number | null, scope: ChildScope, delay?: number) {
     this.#when = when;
     this.#scope = scope;
-    const outer = this.#outer = enclosingBlock(scopes.getStore());
+    scope.block = this;
+    const outer = this.#outer = enclosingBlock(scope.parent);
     if (outer) (outer.#inner ??= new Set()).add(this);
-    this.#arm(delay);
+    if (when !== null) this.#arm(when, delay ?? delayUntil(when));
   }
 
   /** The deadline. */
@@ -142,9 +156,9 @@ class Deadline implements Timeout {
       throw new InvalidStateError("Cannot reschedule a timeout that has already expired");
     }
     if (when !== null) checkDelay(when, "Cannot reschedule timeout", "when");
-    this.#timer?.clear();
     this.#when = when;
-    this.#arm();
+    if (when === null) return; // an armed timer finds no deadline when it fires
+    if (when < this.#timerFor) this.#arm(when, delayUntil(when));
   }
 
   /** Whether the deadline passed. */
@@ -155,15 +169,46 @@ class Deadline implements Timeout {
   /** The block ended; no more firing. */
   finish(): void {
     this.#finished = true;
-    this.#timer?.clear();
+    this.#disarm();
     if (this.#outer) this.#outer.#inner!.delete(this);
   }
 
-  #arm(delay?: number): void {
-    if (this.#when === null) return;
-    const ms = delay ?? delayUntil(this.#when);
-    if (ms <= 0) this.#fire();
-    else this.#timer = setDelay(() => this.#fire(), ms);
+  /** Arms the timer for the deadline `when`, `ms` from now, replacing the armed one. */
+  #arm(when: number, ms: number): void {
+    if (ms <= 0) {
+      this.#fire();
+      return;
+    }
+    this.#disarm();
+    if (ms === Infinity) return;
+    // A delay past `setTimeout`'s ceiling takes several timers.
+    const wait = ms > MAX_DELAY ? MAX_DELAY : ms;
+    this.#timerFor = wait === ms ? when : when - (ms - wait);
+    // The global is looked up at each call, so fake clocks apply.
+    this.#timer = setTimeout(Deadline.#ring, wait, this);
+  }
+
+  #disarm(): void {
+    if (this.#timer !== undefined) {
+      clearTimeout(this.#timer);
+      this.#timer = undefined;
+    }
+    this.#timerFor = Infinity;
+  }
+
+  /**
+   * The timer fired: the deadline passed, unless it moved later since; then
+   * the timer is armed again for the time left, counted from the deadline
+   * the timer was for (the clock is not read: fake timers apply alike).
+   */
+  static #ring(deadline: Deadline): void {
+    const at = deadline.#timerFor;
+    deadline.#timer = undefined;
+    deadline.#timerFor = Infinity;
+    const when = deadline.#when;
+    if (deadline.#finished || deadline.#expired || when === null) return;
+    if (when <= at) deadline.#fire();
+    else deadline.#arm(when, Math.ceil(when - at - ROUNDING_NOISE));
   }
 
   /**
@@ -183,7 +228,7 @@ class Deadline implements Timeout {
   #expire(at: number): void {
     if (this.#finished || this.#expired) return;
     this.#expired = true;
-    this.#timer?.clear();
+    this.#disarm();
     this.#scope.cancel(new CancelledError("The deadline passed"));
     if (this.#inner) {
       for (const inner of this.#inner) {
@@ -193,14 +238,10 @@ class Deadline implements Timeout {
   }
 }
 
-/** The `Timeout` of each running block, by the scope the block runs in. */
-const blocks = new WeakMap<Scope, Deadline>();
-
 /** The innermost running block around `scope`, within its task. */
 function enclosingBlock(scope: Scope | undefined): Deadline | undefined {
   for (let s = scope; s instanceof ChildScope; s = s.parent) {
-    const block = blocks.get(s);
-    if (block) return block;
+    if (s.block instanceof Deadline) return s.block;
   }
   return undefined;
 }
@@ -231,14 +272,19 @@ function enclosingBlock(scope: Scope | undefined): Deadline | undefined {
  * await assertRejects(() => timeout(10, () => sleep(60_000)), TimeoutError);
  * ```
  */
-export async function timeout<T>(
+export function timeout<T>(
   ms: number | null,
   fn: TimeoutFunction<T>,
   options?: TimeoutOptions,
 ): Promise<T> {
-  const delay = ms === null ? null : checkDelay(ms, "Cannot start timeout");
+  let delay: number | null;
+  try {
+    delay = ms === null ? null : checkDelay(ms, "Cannot start timeout");
+  } catch (e) {
+    return Promise.reject(e);
+  }
   const when = delay === null || delay === Infinity ? null : now() + delay;
-  return await runWithDeadline(when, fn, options, `${delay} ms`, delay ?? undefined);
+  return runWithDeadline(when, fn, options, delay, delay ?? undefined);
 }
 
 /**
@@ -262,20 +308,31 @@ export async function timeout<T>(
  * await assertRejects(() => timeoutAt(time() + 10, () => sleep(60_000)), TimeoutError);
  * ```
  */
-export async function timeoutAt<T>(
+export function timeoutAt<T>(
   when: number | null,
   fn: TimeoutFunction<T>,
   options?: TimeoutOptions,
 ): Promise<T> {
-  if (when !== null) checkDelay(when, "Cannot start timeout", "when");
-  return await runWithDeadline(when, fn, options, `the deadline ${when}`);
+  if (when !== null) {
+    try {
+      checkDelay(when, "Cannot start timeout", "when");
+    } catch (e) {
+      return Promise.reject(e);
+    }
+  }
+  return runWithDeadline(when, fn, options, undefined);
 }
 
+/**
+ * Runs one block. `ms` is the delay `timeout` was given, for the message
+ * (`undefined` for `timeoutAt`); `delay` arms the timer without reading the
+ * clock again.
+ */
 async function runWithDeadline<T>(
   when: number | null,
   fn: TimeoutFunction<T>,
   options: TimeoutOptions | undefined,
-  what: string,
+  ms: number | null | undefined,
   delay?: number,
 ): Promise<T> {
   if (typeof fn !== "function") {
@@ -283,15 +340,19 @@ async function runWithDeadline<T>(
   }
   const scope = new ChildScope(options?.signal);
   const deadline = new Deadline(when, scope, delay);
-  blocks.set(scope, deadline);
   try {
-    return await scope.run(() => fn(scope.signal, deadline));
+    return await scope.run(
+      fn.length === 0 ? fn as () => T | PromiseLike<T> : () => fn(scope.signal, deadline),
+    );
   } catch (e) {
     if (!isCancellation(e)) throw e;
     // An outer cancellation always wins over our own deadline.
     const outer = scope.outerCancellation();
     if (outer) throw outer.reason;
-    if (deadline.expired()) throw new TimeoutError(`Timed out after ${what}`, { cause: e });
+    if (deadline.expired()) {
+      const what = ms === undefined ? `the deadline ${when}` : `${ms} ms`;
+      throw new TimeoutError(`Timed out after ${what}`, { cause: e });
+    }
     throw e;
   } finally {
     deadline.finish();
