@@ -5,7 +5,7 @@
  * @module
  */
 
-import { cancellable, ChildScope, isCancellation, type Scope, scopes } from "./cancellation.ts";
+import { cancellable, ChildScope, isCancellation, type Scope } from "./cancellation.ts";
 import { CancelledError, InvalidStateError, TimeoutError } from "./errors.ts";
 import { Future } from "./future.ts";
 import { checkDelay, delayUntil, now, ROUNDING_NOISE } from "./_timers.ts";
