@@ -179,7 +179,12 @@ export function cancellable<T>(
   if (!signal && !scope) {
     return new Promise<T>((resolve, reject) => void start(resolve, reject));
   }
-  return new Promise<T>((resolve, reject) => void new Wait(start, resolve, reject, scope, signal));
+  // The running scope's own signal adds nothing to the scope's hook (the
+  // reason is the same): no listener for it.
+  const own = signal !== undefined && scope !== undefined && signalScopes.get(signal) === scope;
+  return new Promise<T>((resolve, reject) =>
+    void new Wait(start, resolve, reject, scope, own ? undefined : signal)
+  );
 }
 
 /** Calls `fn` in the running scope; its result as a promise. */
@@ -322,6 +327,7 @@ export class ChildScope implements Scope, CancelHook {
   get signal(): AbortSignal {
     if (!this.#controller) {
       this.#controller = new AbortController();
+      ownSignal(this.#controller.signal, this);
       if (this.#cancelled) this.#controller.abort(this.#reason);
     }
     return this.#controller.signal;

@@ -107,30 +107,38 @@ export interface Timeout {
   expired(): boolean;
 }
 
-/** The longest delay `setTimeout` honours; a timer for a later deadline is re-armed when it fires. */
+/** The longest delay `setTimeout` honours; a later deadline takes several timers. */
 const MAX_DELAY = 2 ** 31 - 1;
 
 /**
  * The {@linkcode Timeout} of one running block.
  *
- * Its timer is lazy: moving the deadline later leaves the timer where it
- * is, and the timer, when it fires early, re-arms for what is left. Only a
- * deadline moved earlier than the armed timer costs a new one. A block that
- * moves its deadline at every wait for data (an idle limit) thus costs one
- * timer, not two timer calls a wait.
+ * The running blocks share one timer: they sit in a binary heap by deadline
+ * (then by arming order), and the one `setTimeout` is armed for the
+ * earliest. Entering, leaving and moving a block are heap steps, O(log n);
+ * the timer is touched only when the earliest deadline comes sooner than the
+ * armed one (or when no block is left). A `setTimeout`/`clearTimeout` pair
+ * costs more than the rest of a block, and a block that moves its deadline
+ * at each wait for data (an idle limit) would pay it at every wait.
  */
 class Deadline implements Timeout {
   #when: number | null;
   #scope: ChildScope;
-  /** The armed timer, if any, and the deadline it was armed for. */
-  #timer: ReturnType<typeof setTimeout> | undefined;
-  #timerFor = Infinity;
   #expired = false;
   #finished = false;
   /** The block this one runs in, in the same task, while both run. */
   #outer: Deadline | undefined;
   /** The blocks running inside this one. */
   #inner: Set<Deadline> | undefined;
+  /** The place in the heap (-1: not in it) and the arming order among equal deadlines. */
+  #index = -1;
+  #order = 0;
+
+  static #heap: Deadline[] = [];
+  static #armed = 0;
+  /** The shared timer, and the deadline it was armed for. */
+  static #timer: ReturnType<typeof setTimeout> | undefined;
+  static #timerFor = Infinity;
 
   /** Created by `timeout` / `timeoutAt`, in the scope enclosing the block (before `scope` is entered). */
   constructor(when: number | null, scope: ChildScope, delay?: number) {
@@ -139,7 +147,7 @@ class Deadline implements Timeout {
     scope.block = this;
     const outer = this.#outer = enclosingBlock(scope.parent);
     if (outer) (outer.#inner ??= new Set()).add(this);
-    if (when !== null) this.#arm(when, delay ?? delayUntil(when));
+    if (when !== null) this.#schedule(when, delay ?? delayUntil(when));
   }
 
   /** The deadline. */
@@ -157,8 +165,8 @@ class Deadline implements Timeout {
     }
     if (when !== null) checkDelay(when, "Cannot reschedule timeout", "when");
     this.#when = when;
-    if (when === null) return; // an armed timer finds no deadline when it fires
-    if (when < this.#timerFor) this.#arm(when, delayUntil(when));
+    if (when === null) this.#unschedule();
+    else this.#schedule(when, delayUntil(when));
   }
 
   /** Whether the deadline passed. */
@@ -169,46 +177,117 @@ class Deadline implements Timeout {
   /** The block ended; no more firing. */
   finish(): void {
     this.#finished = true;
-    this.#disarm();
+    this.#unschedule();
     if (this.#outer) this.#outer.#inner!.delete(this);
   }
 
-  /** Arms the timer for the deadline `when`, `ms` from now, replacing the armed one. */
-  #arm(when: number, ms: number): void {
+  /** Puts the block in the heap at `when`, `ms` from now; fires now if it passed. */
+  #schedule(when: number, ms: number): void {
     if (ms <= 0) {
       this.#fire();
       return;
     }
-    this.#disarm();
-    if (ms === Infinity) return;
-    // A delay past `setTimeout`'s ceiling takes several timers.
-    const wait = ms > MAX_DELAY ? MAX_DELAY : ms;
-    this.#timerFor = wait === ms ? when : when - (ms - wait);
-    // The global is looked up at each call, so fake clocks apply.
-    this.#timer = setTimeout(Deadline.#ring, wait, this);
+    if (ms === Infinity) {
+      this.#unschedule();
+      return;
+    }
+    const heap = Deadline.#heap;
+    this.#order = ++Deadline.#armed;
+    if (this.#index < 0) {
+      this.#index = heap.length;
+      heap.push(this);
+    }
+    Deadline.#siftDown(Deadline.#siftUp(this.#index));
+    if (when < Deadline.#timerFor) Deadline.#arm(when, ms);
   }
 
-  #disarm(): void {
-    if (this.#timer !== undefined) {
-      clearTimeout(this.#timer);
-      this.#timer = undefined;
+  /** Takes the block out of the heap; the timer stops with the last block. */
+  #unschedule(): void {
+    const i = this.#index;
+    if (i < 0) return;
+    this.#index = -1;
+    const heap = Deadline.#heap;
+    const last = heap.pop()!;
+    if (last !== this) {
+      heap[i] = last;
+      last.#index = i;
+      Deadline.#siftDown(Deadline.#siftUp(i));
     }
-    this.#timerFor = Infinity;
+    if (heap.length === 0 && Deadline.#timer !== undefined) {
+      clearTimeout(Deadline.#timer);
+      Deadline.#timer = undefined;
+      Deadline.#timerFor = Infinity;
+    }
+  }
+
+  static #before(a: Deadline, b: Deadline): boolean {
+    return a.#when! < b.#when! || (a.#when === b.#when && a.#order < b.#order);
+  }
+
+  static #siftUp(i: number): number {
+    const heap = Deadline.#heap;
+    const item = heap[i];
+    while (i > 0) {
+      const up = (i - 1) >> 1;
+      if (!Deadline.#before(item, heap[up])) break;
+      heap[i] = heap[up];
+      heap[i].#index = i;
+      i = up;
+    }
+    heap[i] = item;
+    item.#index = i;
+    return i;
+  }
+
+  static #siftDown(i: number): void {
+    const heap = Deadline.#heap;
+    const n = heap.length;
+    const item = heap[i];
+    for (;;) {
+      let child = 2 * i + 1;
+      if (child >= n) break;
+      if (child + 1 < n && Deadline.#before(heap[child + 1], heap[child])) child++;
+      if (!Deadline.#before(heap[child], item)) break;
+      heap[i] = heap[child];
+      heap[i].#index = i;
+      i = child;
+    }
+    heap[i] = item;
+    item.#index = i;
+  }
+
+  /** Arms the shared timer for the deadline `when`, `ms` (> 0) from now. */
+  static #arm(when: number, ms: number): void {
+    if (Deadline.#timer !== undefined) clearTimeout(Deadline.#timer);
+    const wait = ms > MAX_DELAY ? MAX_DELAY : ms;
+    Deadline.#timerFor = wait === ms ? when : when - (ms - wait);
+    // The global is looked up at each call, so fake clocks apply.
+    Deadline.#timer = setTimeout(Deadline.#ring, wait);
   }
 
   /**
-   * The timer fired: the deadline passed, unless it moved later since; then
-   * the timer is armed again for the time left, counted from the deadline
-   * the timer was for (the clock is not read: fake timers apply alike).
+   * The timer fired at the deadline it was armed for: every block due by
+   * it fires, in deadline order; then the timer is armed for the next one.
+   * The delay to the next counts from the deadline that fired, or from the
+   * clock if that is sooner (a late timer), so that fake timers apply.
    */
-  static #ring(deadline: Deadline): void {
-    const at = deadline.#timerFor;
-    deadline.#timer = undefined;
-    deadline.#timerFor = Infinity;
-    const when = deadline.#when;
-    if (deadline.#finished || deadline.#expired || when === null) return;
-    if (when <= at) deadline.#fire();
-    else deadline.#arm(when, Math.ceil(when - at - ROUNDING_NOISE));
+  static #ring(): void {
+    const at = Deadline.#timerFor;
+    Deadline.#timer = undefined;
+    Deadline.#timerFor = Infinity;
+    const heap = Deadline.#heap;
+    while (heap.length > 0 && heap[0].#when! <= at) {
+      const due = heap[0];
+      due.#unschedule();
+      due.#fire();
+    }
+    // A block entered while these fired may have armed the timer for a
+    // later deadline than the earliest one left.
+    if (heap.length > 0 && heap[0].#when! < Deadline.#timerFor) {
+      const next = heap[0].#when!;
+      const ms = Math.min(Math.ceil(next - at - ROUNDING_NOISE), delayUntil(next));
+      Deadline.#arm(next, ms > 0 ? ms : 1);
+    }
   }
 
   /**
@@ -228,7 +307,7 @@ class Deadline implements Timeout {
   #expire(at: number): void {
     if (this.#finished || this.#expired) return;
     this.#expired = true;
-    this.#disarm();
+    this.#unschedule();
     this.#scope.cancel(new CancelledError("The deadline passed"));
     if (this.#inner) {
       for (const inner of this.#inner) {
