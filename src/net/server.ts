@@ -314,9 +314,10 @@ class ServerImpl<A extends Deno.Addr> implements Server<A> {
         error = e ?? new Error("Client handler failed");
       }
     }
-    // Reported on a later microtask, as a promise callback would be: never
-    // from inside the task's settling.
-    queueMicrotask(() => this.#finishClient(task, error));
+    // Finished on a later microtask, as a promise callback would be (never
+    // from inside the task's settling), and outside the task's scope: the
+    // wait for the writer to close must not see the handler's cancellation.
+    detached(() => queueMicrotask(() => this.#finishClient(task, error)));
   };
 
   #finishClient(task: Task<unknown>, error: unknown): void {
