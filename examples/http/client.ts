@@ -6,7 +6,7 @@
  * @module
  */
 
-import { type StreamReader, TimeoutError } from "../../mod.ts";
+import { type StreamReader, time, type Timeout, timeoutAt, TimeoutError } from "../../mod.ts";
 import { BodyReader } from "./body.ts";
 import { checkNumber, describe } from "../_shared/mod.ts";
 import { HttpProtocolError, RemoteDisconnectedError, TooManyRedirectsError } from "./errors.ts";
@@ -121,41 +121,37 @@ export function toHttpUrl(input: string | URL): URL {
   return url;
 }
 
-/** The signal and timers of one request: its deadline, its idle timer and the caller's signal. */
+/** Around each wait for data in a phase: `arm` before it, `disarm` after. */
+interface Waits {
+  arm(): void;
+  disarm(): void;
+}
+
+const NO_WAITS: Waits = { arm() {}, disarm() {} };
+
+/**
+ * The time limits of one request: its deadline (`timeout`, from the start
+ * to the last body byte, across redirects) and the idle limit of each wait
+ * for data (`readTimeout`), with the caller's signal. Each phase of the
+ * request (sending it and reading the head, each body read) runs in an aio
+ * `timeoutAt` block whose deadline is the request's; a wait for data moves
+ * it closer with `reschedule()` and moves it back when data came. No timer
+ * outlives a phase, so a response that is never read holds none.
+ */
 class Control {
   readonly signal: AbortSignal | undefined;
-  readonly #controller: AbortController | undefined;
+  readonly #timeout: number | undefined;
   readonly #readTimeout: number | undefined;
+  /** The request's deadline on aio's `time()` clock, or `null`. */
+  readonly #end: number | null;
   readonly #what: string;
-  #total: ReturnType<typeof setTimeout> | undefined;
-  #idle: ReturnType<typeof setTimeout> | undefined;
-  #onAbort: (() => void) | undefined;
-  #outer: AbortSignal | undefined;
-  #disposed = false;
 
   constructor(what: string, options: RequestOptions) {
-    const timeout = checkNumber(options.timeout, "send a request", "timeout", 0, "ms");
+    this.#timeout = checkNumber(options.timeout, "send a request", "timeout", 0, "ms");
     this.#readTimeout = checkNumber(options.readTimeout, "send a request", "readTimeout", 0, "ms");
+    this.#end = this.#timeout === undefined ? null : time() + this.#timeout;
     this.#what = what;
-    const outer = options.signal;
-    if (timeout === undefined && this.#readTimeout === undefined) {
-      this.signal = outer;
-      return;
-    }
-    const controller = this.#controller = new AbortController();
-    this.signal = controller.signal;
-    if (outer !== undefined) {
-      if (outer.aborted) controller.abort(outer.reason);
-      this.#outer = outer;
-      this.#onAbort = () => controller.abort(outer.reason);
-      outer.addEventListener("abort", this.#onAbort, { once: true });
-    }
-    if (timeout !== undefined) {
-      this.#total = setTimeout(
-        () => controller.abort(new TimeoutError(`${what}: timed out after ${timeout} ms`)),
-        timeout,
-      );
-    }
+    this.signal = options.signal;
   }
 
   /** The idle limit of each wait for data, if any. */
@@ -163,34 +159,60 @@ class Control {
     return this.#readTimeout;
   }
 
-  /** A wait for data starts: starts the idle timer. */
-  arm(): void {
-    const ms = this.#readTimeout;
-    if (ms === undefined || this.#disposed || this.#controller!.signal.aborted) return;
-    clearTimeout(this.#idle);
-    this.#idle = setTimeout(
-      () =>
-        this.#controller!.abort(
-          new TimeoutError(`${this.#what}: no data received for ${ms} ms`),
-        ),
-      ms,
-    );
-  }
-
-  /** The wait for data ended: stops the idle timer. */
-  disarm(): void {
-    clearTimeout(this.#idle);
-    this.#idle = undefined;
-  }
-
-  /** Stops the timers and forgets the caller's signal. */
-  dispose(): void {
-    this.#disposed = true;
-    clearTimeout(this.#total);
-    clearTimeout(this.#idle);
-    this.#total = this.#idle = undefined;
-    if (this.#onAbort) this.#outer!.removeEventListener("abort", this.#onAbort);
-    this.#onAbort = undefined;
+  /**
+   * Runs one phase of the request under its limits.
+   *
+   * @param fn The phase: gets the signal to pass to each wait, and the
+   * `arm`/`disarm` pair to call around each wait for data.
+   * @param wait Whether the whole phase is one wait for data (armed from the start).
+   * @returns What `fn` returns.
+   * @throws {TimeoutError} Naming the limit that passed.
+   */
+  async run<T>(
+    fn: (signal: AbortSignal | undefined, waits: Waits) => Promise<T>,
+    wait = false,
+  ): Promise<T> {
+    if (this.#timeout === undefined && this.#readTimeout === undefined) {
+      return await fn(this.signal, NO_WAITS);
+    }
+    const end = this.#end;
+    const idle = this.#readTimeout;
+    let block: Timeout | undefined;
+    /** Whether the deadline set is a wait's idle limit rather than the request's. */
+    let waiting = false;
+    /** The deadline of a wait for data starting now. */
+    const armed = (): number | null => {
+      if (idle === undefined) return end;
+      const at = time() + idle;
+      waiting = end === null || at < end;
+      return waiting ? at : end;
+    };
+    try {
+      return await timeoutAt(wait ? armed() : end, (signal, deadline) => {
+        block = deadline;
+        const waits: Waits = idle === undefined ? NO_WAITS : {
+          arm() {
+            if (!deadline.expired()) deadline.reschedule(armed());
+          },
+          disarm() {
+            if (deadline.expired() || !waiting) return;
+            waiting = false;
+            deadline.reschedule(end);
+          },
+        };
+        return fn(signal, waits);
+      }, { signal: this.signal });
+    } catch (e) {
+      // Ours when this block's deadline passed (before `fn` even ran, when
+      // `block` is unset); a connect timeout inside is passed on as it is.
+      if (!(e instanceof TimeoutError) || (block !== undefined && !block.expired())) throw e;
+      throw new TimeoutError(
+        waiting
+          ? `${this.#what}: no data received for ${idle} ms`
+          : `${this.#what}: timed out after ${this.#timeout} ms`,
+        { cause: e },
+      );
+    }
   }
 }
 
@@ -210,8 +232,6 @@ async function isClean(reader: StreamReader): Promise<boolean> {
     return true; // the probe had to wait: the buffer is empty
   }
 }
-
-const disown = Symbol("disown");
 
 interface ResponseInit {
   url: string;
@@ -251,7 +271,6 @@ export class HttpResponse implements AsyncDisposable, AsyncIterable<Uint8Array> 
   readonly #connection: PooledConnection;
   readonly #pool: ConnectionPool;
   readonly #control: Control;
-  #ownsControl = true;
   #state: "open" | "done" | "closed" = "open";
   #reading = false;
   #headers: Headers | undefined;
@@ -333,9 +352,7 @@ export class HttpResponse implements AsyncDisposable, AsyncIterable<Uint8Array> 
     if (this.#state === "done") return null;
     this.#startRead();
     try {
-      this.#control.arm();
-      const part = await this.#body.next({ signal: this.#control.signal });
-      this.#control.disarm();
+      const part = await this.#control.run((signal) => this.#body.next({ signal }), true);
       if (this.#body.done) await this.#finish();
       return part;
     } catch (e) {
@@ -370,9 +387,8 @@ export class HttpResponse implements AsyncDisposable, AsyncIterable<Uint8Array> 
     try {
       const control = this.#control;
       // With an idle limit, each part is a wait of its own.
-      const all = await this.#body.rest(
-        { signal: control.signal },
-        control.readTimeout !== undefined ? control : undefined,
+      const all = await control.run((signal, waits) =>
+        this.#body.rest({ signal }, control.readTimeout !== undefined ? waits : undefined)
       );
       await this.#finish();
       return all;
@@ -441,7 +457,6 @@ export class HttpResponse implements AsyncDisposable, AsyncIterable<Uint8Array> 
     if (this.#state !== "open") return;
     this.#state = "closed";
     this.#pool.release(this.#connection, false);
-    if (this.#ownsControl) this.#control.dispose();
   }
 
   /**
@@ -452,11 +467,6 @@ export class HttpResponse implements AsyncDisposable, AsyncIterable<Uint8Array> 
   [Symbol.asyncDispose](): Promise<void> {
     this.close();
     return Promise.resolve();
-  }
-
-  /** Internal: a redirect response whose request goes on owns no timers. */
-  [disown](): void {
-    this.#ownsControl = false;
   }
 
   #startRead(): void {
@@ -479,7 +489,6 @@ export class HttpResponse implements AsyncDisposable, AsyncIterable<Uint8Array> 
   #end(reusable: boolean): void {
     this.#state = "done";
     this.#pool.release(this.#connection, reusable);
-    if (this.#ownsControl) this.#control.dispose();
   }
 }
 
@@ -605,53 +614,47 @@ export class HttpClient implements AsyncDisposable {
     const first = url.href;
     const control = new Control(`${method} ${first}`, options);
     const redirects: string[] = [];
-    try {
-      for (;;) {
-        const res = await this.#send(url, method, fields, body, control, redirects);
-        const location = res.header("location");
-        if (options.redirect === "manual" || !REDIRECTS.has(res.status) || location === null) {
-          return res;
-        }
-        res[disown]();
-        let next: URL;
-        try {
-          next = new URL(location, url);
-        } catch {
-          res.close();
-          throw new HttpProtocolError(
-            `Invalid redirect from ${url.href}: Location ${quote(location)} is not a URL`,
-            url.href,
-          );
-        }
-        if (next.protocol !== "http:" && next.protocol !== "https:") {
-          res.close();
-          throw new HttpProtocolError(
-            `Invalid redirect from ${url.href}: cannot follow a redirect to ${next.protocol} URLs`,
-            url.href,
-          );
-        }
-        await res.discard();
-        res.close();
-        if (redirects.length === maxRedirects) {
-          throw new TooManyRedirectsError(first, [...redirects, next.href], maxRedirects);
-        }
-        redirects.push(next.href);
-        if (
-          (res.status === 303 && method !== "HEAD") ||
-          ((res.status === 301 || res.status === 302) && method === "POST")
-        ) {
-          method = "GET";
-          body = undefined;
-          fields = fields.filter(([name]) => !name.startsWith("content-"));
-        }
-        if (next.origin !== url.origin) {
-          fields = fields.filter(([name]) => name !== "authorization" && name !== "cookie");
-        }
-        url = next;
+    for (;;) {
+      const res = await this.#send(url, method, fields, body, control, redirects);
+      const location = res.header("location");
+      if (options.redirect === "manual" || !REDIRECTS.has(res.status) || location === null) {
+        return res;
       }
-    } catch (e) {
-      control.dispose();
-      throw e;
+      let next: URL;
+      try {
+        next = new URL(location, url);
+      } catch {
+        res.close();
+        throw new HttpProtocolError(
+          `Invalid redirect from ${url.href}: Location ${quote(location)} is not a URL`,
+          url.href,
+        );
+      }
+      if (next.protocol !== "http:" && next.protocol !== "https:") {
+        res.close();
+        throw new HttpProtocolError(
+          `Invalid redirect from ${url.href}: cannot follow a redirect to ${next.protocol} URLs`,
+          url.href,
+        );
+      }
+      await res.discard();
+      res.close();
+      if (redirects.length === maxRedirects) {
+        throw new TooManyRedirectsError(first, [...redirects, next.href], maxRedirects);
+      }
+      redirects.push(next.href);
+      if (
+        (res.status === 303 && method !== "HEAD") ||
+        ((res.status === 301 || res.status === 302) && method === "POST")
+      ) {
+        method = "GET";
+        body = undefined;
+        fields = fields.filter(([name]) => !name.startsWith("content-"));
+      }
+      if (next.origin !== url.origin) {
+        fields = fields.filter(([name]) => name !== "authorization" && name !== "cookie");
+      }
+      url = next;
     }
   }
 
@@ -701,42 +704,46 @@ export class HttpClient implements AsyncDisposable {
     redirects: readonly string[],
   ): Promise<HttpResponse> {
     const href = url.href;
-    const signal = control.signal;
     let fresh = false;
     for (;;) {
-      // A connect may take readTimeout too; the wait for a free slot is not limited.
-      const connection = await this.#pool.acquire(url, signal, fresh, control.readTimeout);
-      control.arm();
+      let connection: PooledConnection | undefined;
       try {
-        const { reader, writer } = connection;
-        const sent = body === undefined ? fields : [
-          ...fields,
-          ["content-length", String(body.length)] as [string, string],
-        ];
-        writer.write(requestHead(method, url, sent));
-        if (body !== undefined && body.length > 0) {
-          writer.write(body);
-          await writer.drain({ signal });
-        }
-        // Interim responses (100 Continue, 103 Early Hints) precede the real one.
-        const head = await readResponseHead(reader, href, this.#limits, {
-          signal,
-          onInterim: () => control.arm(),
-        });
-        control.disarm();
-        const { framing, keepAlive } = framingOf(method, head, href);
-        return new HttpResponse({
-          url: href,
-          redirects: [...redirects],
-          head,
-          framing,
-          keepAlive,
-          connection,
-          pool: this.#pool,
-          control,
-          limits: this.#limits,
+        return await control.run(async (signal, waits) => {
+          // A connect may take readTimeout too; the wait for a free slot is not limited.
+          connection = await this.#pool.acquire(url, signal, fresh, control.readTimeout);
+          waits.arm();
+          const { reader, writer } = connection;
+          const sent = body === undefined ? fields : [
+            ...fields,
+            ["content-length", String(body.length)] as [string, string],
+          ];
+          writer.write(requestHead(method, url, sent));
+          if (body !== undefined && body.length > 0) {
+            writer.write(body);
+            await writer.drain({ signal });
+          }
+          // Interim responses (100 Continue, 103 Early Hints) precede the real one.
+          const head = await readResponseHead(reader, href, this.#limits, {
+            signal,
+            onInterim: () => waits.arm(),
+          });
+          waits.disarm();
+          const { framing, keepAlive } = framingOf(method, head, href);
+          return new HttpResponse({
+            url: href,
+            redirects: [...redirects],
+            head,
+            framing,
+            keepAlive,
+            connection,
+            pool: this.#pool,
+            control,
+            limits: this.#limits,
+          });
         });
       } catch (e) {
+        // A failed acquire has nothing to give back.
+        if (connection === undefined) throw e;
         this.#pool.release(connection, false);
         // A kept-alive connection the server has closed meanwhile: try
         // once more on a new connection, when repeating is safe.

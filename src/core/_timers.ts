@@ -46,7 +46,7 @@ export function now(): number {
  * `(t + 50) - t` can come out as 50.000000000007 in floating point, and
  * must arm a 50 ms timer, not 51.
  */
-const ROUNDING_NOISE = 1e-6;
+export const ROUNDING_NOISE = 1e-6;
 
 /**
  * The delay until `when` on the {@linkcode now} clock, rounded up so that a

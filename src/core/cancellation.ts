@@ -33,6 +33,56 @@ export interface Scope {
    * @returns A function that unsubscribes.
    */
   onCancel(fn: () => void): () => void;
+  /**
+   * Calls `hook.scopeCancelled()` once when the scope is cancelled; undone
+   * by `removeHook`. Costs no closure, unlike `onCancel`: the path of the
+   * waits that park by the thousand.
+   */
+  addHook(hook: CancelHook): void;
+  /** Undoes `addHook`; does nothing for a hook that is not there. */
+  removeHook(hook: CancelHook): void;
+}
+
+/** An object told when a scope is cancelled (see `Scope.addHook`). Internal. */
+export interface CancelHook {
+  scopeCancelled(): void;
+}
+
+/**
+ * What a scope calls when it is cancelled, in the order they were added:
+ * nothing, one hook or function, or a set of them. A single entry costs no
+ * set: almost every task parks on one wait at a time. Internal.
+ */
+export type Hooks = CancelHook | (() => void) | Set<CancelHook | (() => void)> | undefined;
+
+/** `hooks` with `hook` added. Internal. */
+export function addToHooks(hooks: Hooks, hook: CancelHook | (() => void)): Hooks {
+  if (hooks === undefined) return hook;
+  if (hooks instanceof Set) return hooks.add(hook);
+  if (hooks === hook) return hooks;
+  return new Set([hooks, hook]);
+}
+
+/** `hooks` without `hook`. Internal. */
+export function removeFromHooks(hooks: Hooks, hook: CancelHook | (() => void)): Hooks {
+  if (hooks === hook) return undefined;
+  if (hooks instanceof Set) hooks.delete(hook);
+  return hooks;
+}
+
+/** Calls every hook, in order. Internal. */
+export function runHooks(hooks: Hooks): void {
+  if (hooks === undefined) return;
+  if (hooks instanceof Set) {
+    for (const hook of hooks) callHook(hook);
+  } else {
+    callHook(hooks);
+  }
+}
+
+function callHook(hook: CancelHook | (() => void)): void {
+  if (typeof hook === "function") hook();
+  else hook.scopeCancelled();
 }
 
 /** Carries the current scope across awaits. Internal. */
@@ -129,39 +179,89 @@ export function cancellable<T>(
   if (!signal && !scope) {
     return new Promise<T>((resolve, reject) => void start(resolve, reject));
   }
-  return new Promise<T>((resolve, reject) => {
-    // `cleanup` is only known once `start` returns; an abort fired from
-    // inside `start` runs it then.
-    let settled = false;
-    let aborted = false;
-    let cleanup: (() => void) | void = undefined;
-    let offSignal: (() => void) | undefined;
-    let offScope: (() => void) | undefined;
-    const detach = () => {
-      settled = true;
-      offSignal?.();
-      offScope?.();
-    };
-    const onAbort = (reason: unknown) => {
-      if (settled) return;
-      detach();
-      aborted = true;
-      cleanup?.();
-      reject(reason);
-    };
-    if (signal) offSignal = subscribe(signal, () => onAbort(abortReason(signal)));
-    if (scope) offScope = scope.onCancel(() => onAbort(scope.cancelReason));
-    cleanup = start((value) => {
-      if (settled) return;
-      detach();
-      resolve(value);
+  // The running scope's own signal adds nothing to the scope's hook (the
+  // reason is the same): no listener for it.
+  const own = signal !== undefined && scope !== undefined && signalScopes.get(signal) === scope;
+  return new Promise<T>((resolve, reject) =>
+    void new Wait(start, resolve, reject, scope, own ? undefined : signal)
+  );
+}
+
+/** Calls `fn` in the running scope; its result as a promise. */
+function enter<T>(fn: () => T | PromiseLike<T>): Promise<T> {
+  let result: T | PromiseLike<T>;
+  try {
+    result = fn();
+  } catch (e) {
+    return Promise.reject(e);
+  }
+  if (result instanceof Promise) return result;
+  return awaitIn(result);
+}
+
+async function awaitIn<T>(value: T | PromiseLike<T>): Promise<T> {
+  return await value;
+}
+
+const ABORTED_IN_START = Symbol("aborted in start");
+
+/** One cancellable wait: cleared from its scope and signal when it settles. */
+class Wait<T> implements CancelHook {
+  #resolve: (value: T) => void;
+  #reject: (error: unknown) => void;
+  #scope: Scope | undefined;
+  #offSignal: (() => void) | undefined;
+  /**
+   * The undo of `start`, known once `start` returns; `null` while `start`
+   * runs, `ABORTED_IN_START` when an abort came from inside it.
+   */
+  #cleanup: (() => void) | void | null | typeof ABORTED_IN_START = null;
+  #settled = false;
+
+  constructor(
+    start: (resolve: (value: T) => void, reject: (error: unknown) => void) => (() => void) | void,
+    resolve: (value: T) => void,
+    reject: (error: unknown) => void,
+    scope: Scope | undefined,
+    signal: AbortSignal | undefined,
+  ) {
+    this.#resolve = resolve;
+    this.#reject = reject;
+    this.#scope = scope;
+    if (signal) this.#offSignal = subscribe(signal, () => this.#abort(abortReason(signal)));
+    scope?.addHook(this);
+    const cleanup = start((value) => {
+      if (this.#settled) return;
+      this.#detach();
+      this.#resolve(value);
     }, (error) => {
-      if (settled) return;
-      detach();
-      reject(error);
+      if (this.#settled) return;
+      this.#detach();
+      this.#reject(error);
     });
-    if (aborted) cleanup?.();
-  });
+    // An abort fired from inside `start` runs the cleanup now.
+    if (this.#cleanup === ABORTED_IN_START) cleanup?.();
+    this.#cleanup = cleanup;
+  }
+
+  scopeCancelled(): void {
+    this.#abort(this.#scope!.cancelReason);
+  }
+
+  #detach(): void {
+    this.#settled = true;
+    this.#offSignal?.();
+    this.#scope?.removeHook(this);
+  }
+
+  #abort(reason: unknown): void {
+    if (this.#settled) return;
+    this.#detach();
+    const cleanup = this.#cleanup;
+    if (cleanup === null) this.#cleanup = ABORTED_IN_START;
+    else if (cleanup !== ABORTED_IN_START) cleanup?.();
+    this.#reject(reason);
+  }
 }
 
 const subscribers = new WeakMap<AbortSignal, Set<() => void>>();
@@ -190,14 +290,21 @@ export function subscribe(signal: AbortSignal, fn: () => void): () => void {
  * A scope nested in the current one (a `timeout` block, a `TaskGroup` body):
  * it belongs to the same task, and it is cancelled by its own `cancel()`, by
  * the enclosing scope, or by an explicit signal. Construct it, `run` the
- * body in it, and `close()` it when done. Internal.
+ * body in it, and `close()` it when done. Its `AbortController` is made only
+ * when someone asks for its `signal`. Internal.
  */
-export class ChildScope implements Scope {
+export class ChildScope implements Scope, CancelHook {
   readonly task: Task<unknown> | undefined;
   #parent: Scope | undefined;
   #signal: AbortSignal | undefined;
-  #controller = new AbortController();
-  #unsubscribe: (() => void)[] = [];
+  #controller: AbortController | undefined;
+  #cancelled = false;
+  #reason: unknown = undefined;
+  #hooks: Hooks = undefined;
+  #onOuterAbort: ((reason: unknown) => void) | undefined;
+  #offSignal: (() => void) | undefined;
+  /** What runs in this scope, for its owner to find (a `timeout` block's deadline). */
+  block: unknown = undefined;
 
   /**
    * @param signal An explicit outer signal.
@@ -212,12 +319,17 @@ export class ChildScope implements Scope {
     if (parent?.cancelRequested) throw parent.cancelReason;
     this.#parent = parent;
     this.#signal = signal;
-    const onAbort = onOuterAbort ?? ((reason: unknown) => this.cancel(reason));
-    if (signal) this.#unsubscribe.push(subscribe(signal, () => onAbort(abortReason(signal))));
-    if (parent) this.#unsubscribe.push(parent.onCancel(() => onAbort(parent.cancelReason)));
+    this.#onOuterAbort = onOuterAbort;
+    if (signal) this.#offSignal = subscribe(signal, () => this.#outerAbort(abortReason(signal)));
+    parent?.addHook(this);
   }
 
   get signal(): AbortSignal {
+    if (!this.#controller) {
+      this.#controller = new AbortController();
+      ownSignal(this.#controller.signal, this);
+      if (this.#cancelled) this.#controller.abort(this.#reason);
+    }
     return this.#controller.signal;
   }
 
@@ -227,20 +339,46 @@ export class ChildScope implements Scope {
   }
 
   get cancelRequested(): boolean {
-    return this.#controller.signal.aborted;
+    return this.#cancelled;
   }
 
   get cancelReason(): unknown {
-    return this.#controller.signal.reason;
+    return this.#reason;
   }
 
   onCancel(fn: () => void): () => void {
-    return subscribe(this.#controller.signal, fn);
+    if (this.#cancelled) return () => {};
+    this.#hooks = addToHooks(this.#hooks, fn);
+    return () => void (this.#hooks = removeFromHooks(this.#hooks, fn));
+  }
+
+  addHook(hook: CancelHook): void {
+    if (!this.#cancelled) this.#hooks = addToHooks(this.#hooks, hook);
+  }
+
+  removeHook(hook: CancelHook): void {
+    this.#hooks = removeFromHooks(this.#hooks, hook);
+  }
+
+  /** The enclosing scope was cancelled. */
+  scopeCancelled(): void {
+    this.#outerAbort(this.#parent!.cancelReason);
+  }
+
+  #outerAbort(reason: unknown): void {
+    if (this.#onOuterAbort) this.#onOuterAbort(reason);
+    else this.cancel(reason);
   }
 
   /** Cancels the scope (once) with `reason`. */
   cancel(reason: unknown): void {
-    if (!this.#controller.signal.aborted) this.#controller.abort(reason);
+    if (this.#cancelled) return;
+    this.#cancelled = true;
+    this.#reason = reason;
+    this.#controller?.abort(reason);
+    const hooks = this.#hooks;
+    this.#hooks = undefined;
+    runHooks(hooks);
   }
 
   /** The reason of the outer cancellation (explicit signal first), if any. */
@@ -250,13 +388,19 @@ export class ChildScope implements Scope {
     return undefined;
   }
 
-  /** Runs `fn` in this scope, awaiting its result inside the scope. */
+  /**
+   * Runs `fn` in this scope, awaiting its result inside the scope (so that
+   * a returned future is linked to it). A native promise needs no await of
+   * ours: awaiting one links nothing.
+   */
   run<T>(fn: () => T | PromiseLike<T>): Promise<T> {
-    return scopes.run(this, async () => await fn());
+    return scopes.run(this, enter, fn);
   }
 
   /** Stops listening to the outer scope and signal. */
   close(): void {
-    for (const off of this.#unsubscribe.splice(0)) off();
+    this.#offSignal?.();
+    this.#offSignal = undefined;
+    this.#parent?.removeHook(this);
   }
 }

@@ -5,7 +5,17 @@
  * @module
  */
 
-import { isCancellation, ownSignal, type Scope, scopes } from "./cancellation.ts";
+import {
+  addToHooks,
+  type CancelHook,
+  type Hooks,
+  isCancellation,
+  ownSignal,
+  removeFromHooks,
+  runHooks,
+  type Scope,
+  scopes,
+} from "./cancellation.ts";
 import { CancelledError, InvalidStateError } from "./errors.ts";
 import { defineLabel, Future, settleFuture, STATES } from "./future.ts";
 import { checkFunction } from "./_check.ts";
@@ -43,8 +53,10 @@ function startPending(): void {
 let startTask: (task: Task<unknown>) => void;
 /** The pending cancellation's reason of a task; set by `Task`. */
 let reasonOf: (task: Task<unknown>) => CancelledError | undefined;
-/** Calls `fn` once when `task` is cancelled; set by `Task`. */
-let onCancelOf: (task: Task<unknown>, fn: () => void) => () => void;
+/** Calls `hook` once when `task` is cancelled; set by `Task`. */
+let addHookOf: (task: Task<unknown>, hook: CancelHook | (() => void)) => void;
+/** Undoes `addHookOf`; set by `Task`. */
+let removeHookOf: (task: Task<unknown>, hook: CancelHook | (() => void)) => void;
 /** The scope a task's function runs in; set by `Task`. */
 let scopeOf: (task: Task<unknown>) => Scope;
 
@@ -96,7 +108,17 @@ class TaskScope implements Scope {
 
   /** Each subscription passes a function of its own: the same function twice is one. */
   onCancel(fn: () => void): () => void {
-    return onCancelOf(this.task, fn);
+    const task = this.task;
+    addHookOf(task, fn);
+    return () => removeHookOf(task, fn);
+  }
+
+  addHook(hook: CancelHook): void {
+    addHookOf(this.task, hook);
+  }
+
+  removeHook(hook: CancelHook): void {
+    removeHookOf(this.task, hook);
   }
 }
 
@@ -138,11 +160,11 @@ export class Task<T> extends Future<T> {
   /** The reason of the pending cancellation, until `uncancel()`. */
   #reason: CancelledError | undefined;
   /**
-   * What to call on cancel: aio's parked waits (cheaper than listeners). A
-   * set, so that leaving one of many waits (a `Promise.all` over 100k
-   * futures in a task) is O(1), not a scan.
+   * What to call on cancel: aio's parked waits (cheaper than listeners).
+   * One wait is kept as is; more go in a set, so that leaving one of many
+   * waits (a `Promise.all` over 100k futures in a task) is O(1), not a scan.
    */
-  #hooks: Set<() => void> | undefined;
+  #hooks: Hooks;
   #owner: Owner | undefined;
   #scope: TaskScope | undefined;
   #prev: Task<unknown> | undefined;
@@ -151,10 +173,8 @@ export class Task<T> extends Future<T> {
   static {
     startTask = (task) => task.#start();
     reasonOf = (task) => task.#reason;
-    onCancelOf = (task, fn) => {
-      (task.#hooks ??= new Set()).add(fn);
-      return () => void task.#hooks?.delete(fn);
-    };
+    addHookOf = (task, hook) => void (task.#hooks = addToHooks(task.#hooks, hook));
+    removeHookOf = (task, hook) => void (task.#hooks = removeFromHooks(task.#hooks, hook));
     scopeOf = (task) => task.#scope ??= new TaskScope(task);
     adoptTask = (task, owner) => void (task.#owner = owner);
     liveTasks = function* () {
@@ -275,7 +295,7 @@ export class Task<T> extends Future<T> {
       this.#controller?.abort(reason);
       const hooks = this.#hooks;
       this.#hooks = undefined;
-      if (hooks) { for (const hook of hooks) hook(); }
+      runHooks(hooks);
     }
     return true;
   }

@@ -5,10 +5,10 @@
  * @module
  */
 
-import { cancellable, ChildScope, isCancellation, type Scope, scopes } from "./cancellation.ts";
+import { cancellable, ChildScope, isCancellation, type Scope } from "./cancellation.ts";
 import { CancelledError, InvalidStateError, TimeoutError } from "./errors.ts";
 import { Future } from "./future.ts";
-import { checkDelay, type Delay, delayUntil, now, setDelay } from "./_timers.ts";
+import { checkDelay, delayUntil, now, ROUNDING_NOISE } from "./_timers.ts";
 import { describe } from "./_describe.ts";
 
 /** Options for {@linkcode timeout} and {@linkcode timeoutAt}. */
@@ -107,25 +107,47 @@ export interface Timeout {
   expired(): boolean;
 }
 
-/** The {@linkcode Timeout} of one running block. */
+/** The longest delay `setTimeout` honours; a later deadline takes several timers. */
+const MAX_DELAY = 2 ** 31 - 1;
+
+/**
+ * The {@linkcode Timeout} of one running block.
+ *
+ * The running blocks share one timer: they sit in a binary heap by deadline
+ * (then by arming order), and the one `setTimeout` is armed for the
+ * earliest. Entering, leaving and moving a block are heap steps, O(log n);
+ * the timer is touched only when the earliest deadline comes sooner than the
+ * armed one (or when no block is left). A `setTimeout`/`clearTimeout` pair
+ * costs more than the rest of a block, and a block that moves its deadline
+ * at each wait for data (an idle limit) would pay it at every wait.
+ */
 class Deadline implements Timeout {
   #when: number | null;
   #scope: ChildScope;
-  #timer: Delay | undefined;
   #expired = false;
   #finished = false;
   /** The block this one runs in, in the same task, while both run. */
   #outer: Deadline | undefined;
   /** The blocks running inside this one. */
   #inner: Set<Deadline> | undefined;
+  /** The place in the heap (-1: not in it) and the arming order among equal deadlines. */
+  #index = -1;
+  #order = 0;
+
+  static #heap: Deadline[] = [];
+  static #armed = 0;
+  /** The shared timer, and the deadline it was armed for. */
+  static #timer: ReturnType<typeof setTimeout> | undefined;
+  static #timerFor = Infinity;
 
   /** Created by `timeout` / `timeoutAt`, in the scope enclosing the block (before `scope` is entered). */
   constructor(when: number | null, scope: ChildScope, delay?: number) {
     this.#when = when;
     this.#scope = scope;
-    const outer = this.#outer = enclosingBlock(scopes.getStore());
+    scope.block = this;
+    const outer = this.#outer = enclosingBlock(scope.parent);
     if (outer) (outer.#inner ??= new Set()).add(this);
-    this.#arm(delay);
+    if (when !== null) this.#schedule(when, delay ?? delayUntil(when));
   }
 
   /** The deadline. */
@@ -142,9 +164,9 @@ class Deadline implements Timeout {
       throw new InvalidStateError("Cannot reschedule a timeout that has already expired");
     }
     if (when !== null) checkDelay(when, "Cannot reschedule timeout", "when");
-    this.#timer?.clear();
     this.#when = when;
-    this.#arm();
+    if (when === null) this.#unschedule();
+    else this.#schedule(when, delayUntil(when));
   }
 
   /** Whether the deadline passed. */
@@ -155,15 +177,117 @@ class Deadline implements Timeout {
   /** The block ended; no more firing. */
   finish(): void {
     this.#finished = true;
-    this.#timer?.clear();
+    this.#unschedule();
     if (this.#outer) this.#outer.#inner!.delete(this);
   }
 
-  #arm(delay?: number): void {
-    if (this.#when === null) return;
-    const ms = delay ?? delayUntil(this.#when);
-    if (ms <= 0) this.#fire();
-    else this.#timer = setDelay(() => this.#fire(), ms);
+  /** Puts the block in the heap at `when`, `ms` from now; fires now if it passed. */
+  #schedule(when: number, ms: number): void {
+    if (ms <= 0) {
+      this.#fire();
+      return;
+    }
+    if (ms === Infinity) {
+      this.#unschedule();
+      return;
+    }
+    const heap = Deadline.#heap;
+    this.#order = ++Deadline.#armed;
+    if (this.#index < 0) {
+      this.#index = heap.length;
+      heap.push(this);
+    }
+    Deadline.#siftDown(Deadline.#siftUp(this.#index));
+    if (when < Deadline.#timerFor) Deadline.#arm(when, ms);
+  }
+
+  /** Takes the block out of the heap; the timer stops with the last block. */
+  #unschedule(): void {
+    const i = this.#index;
+    if (i < 0) return;
+    this.#index = -1;
+    const heap = Deadline.#heap;
+    const last = heap.pop()!;
+    if (last !== this) {
+      heap[i] = last;
+      last.#index = i;
+      Deadline.#siftDown(Deadline.#siftUp(i));
+    }
+    if (heap.length === 0 && Deadline.#timer !== undefined) {
+      clearTimeout(Deadline.#timer);
+      Deadline.#timer = undefined;
+      Deadline.#timerFor = Infinity;
+    }
+  }
+
+  static #before(a: Deadline, b: Deadline): boolean {
+    return a.#when! < b.#when! || (a.#when === b.#when && a.#order < b.#order);
+  }
+
+  static #siftUp(i: number): number {
+    const heap = Deadline.#heap;
+    const item = heap[i];
+    while (i > 0) {
+      const up = (i - 1) >> 1;
+      if (!Deadline.#before(item, heap[up])) break;
+      heap[i] = heap[up];
+      heap[i].#index = i;
+      i = up;
+    }
+    heap[i] = item;
+    item.#index = i;
+    return i;
+  }
+
+  static #siftDown(i: number): void {
+    const heap = Deadline.#heap;
+    const n = heap.length;
+    const item = heap[i];
+    for (;;) {
+      let child = 2 * i + 1;
+      if (child >= n) break;
+      if (child + 1 < n && Deadline.#before(heap[child + 1], heap[child])) child++;
+      if (!Deadline.#before(heap[child], item)) break;
+      heap[i] = heap[child];
+      heap[i].#index = i;
+      i = child;
+    }
+    heap[i] = item;
+    item.#index = i;
+  }
+
+  /** Arms the shared timer for the deadline `when`, `ms` (> 0) from now. */
+  static #arm(when: number, ms: number): void {
+    if (Deadline.#timer !== undefined) clearTimeout(Deadline.#timer);
+    const wait = ms > MAX_DELAY ? MAX_DELAY : ms;
+    Deadline.#timerFor = wait === ms ? when : when - (ms - wait);
+    // The global is looked up at each call, so fake clocks apply.
+    Deadline.#timer = setTimeout(Deadline.#ring, wait);
+  }
+
+  /**
+   * The timer fired at the deadline it was armed for: every block due by
+   * it fires, in deadline order; then the timer is armed for the next one.
+   * The delay to the next counts from the deadline that fired, or from the
+   * clock if that is sooner (a late timer), so that fake timers apply.
+   */
+  static #ring(): void {
+    const at = Deadline.#timerFor;
+    Deadline.#timer = undefined;
+    Deadline.#timerFor = Infinity;
+    const heap = Deadline.#heap;
+    while (heap.length > 0 && heap[0].#when! <= at) {
+      const due = heap[0];
+      due.#unschedule();
+      due.#fire();
+    }
+    // A block entered while these fired may have armed the timer for a
+    // later deadline than the earliest one left.
+    if (heap.length > 0 && heap[0].#when! < Deadline.#timerFor) {
+      const next = heap[0].#when!;
+      const ms = Math.min(Math.ceil(next - at - ROUNDING_NOISE), delayUntil(next));
+      Deadline.#arm(next, ms > 0 ? ms : 1);
+    }
   }
 
   /**
@@ -183,7 +307,7 @@ class Deadline implements Timeout {
   #expire(at: number): void {
     if (this.#finished || this.#expired) return;
     this.#expired = true;
-    this.#timer?.clear();
+    this.#unschedule();
     this.#scope.cancel(new CancelledError("The deadline passed"));
     if (this.#inner) {
       for (const inner of this.#inner) {
@@ -193,14 +317,10 @@ class Deadline implements Timeout {
   }
 }
 
-/** The `Timeout` of each running block, by the scope the block runs in. */
-const blocks = new WeakMap<Scope, Deadline>();
-
 /** The innermost running block around `scope`, within its task. */
 function enclosingBlock(scope: Scope | undefined): Deadline | undefined {
   for (let s = scope; s instanceof ChildScope; s = s.parent) {
-    const block = blocks.get(s);
-    if (block) return block;
+    if (s.block instanceof Deadline) return s.block;
   }
   return undefined;
 }
@@ -231,14 +351,19 @@ function enclosingBlock(scope: Scope | undefined): Deadline | undefined {
  * await assertRejects(() => timeout(10, () => sleep(60_000)), TimeoutError);
  * ```
  */
-export async function timeout<T>(
+export function timeout<T>(
   ms: number | null,
   fn: TimeoutFunction<T>,
   options?: TimeoutOptions,
 ): Promise<T> {
-  const delay = ms === null ? null : checkDelay(ms, "Cannot start timeout");
+  let delay: number | null;
+  try {
+    delay = ms === null ? null : checkDelay(ms, "Cannot start timeout");
+  } catch (e) {
+    return Promise.reject(e);
+  }
   const when = delay === null || delay === Infinity ? null : now() + delay;
-  return await runWithDeadline(when, fn, options, `${delay} ms`, delay ?? undefined);
+  return runWithDeadline(when, fn, options, delay, delay ?? undefined);
 }
 
 /**
@@ -262,20 +387,31 @@ export async function timeout<T>(
  * await assertRejects(() => timeoutAt(time() + 10, () => sleep(60_000)), TimeoutError);
  * ```
  */
-export async function timeoutAt<T>(
+export function timeoutAt<T>(
   when: number | null,
   fn: TimeoutFunction<T>,
   options?: TimeoutOptions,
 ): Promise<T> {
-  if (when !== null) checkDelay(when, "Cannot start timeout", "when");
-  return await runWithDeadline(when, fn, options, `the deadline ${when}`);
+  if (when !== null) {
+    try {
+      checkDelay(when, "Cannot start timeout", "when");
+    } catch (e) {
+      return Promise.reject(e);
+    }
+  }
+  return runWithDeadline(when, fn, options, undefined);
 }
 
+/**
+ * Runs one block. `ms` is the delay `timeout` was given, for the message
+ * (`undefined` for `timeoutAt`); `delay` arms the timer without reading the
+ * clock again.
+ */
 async function runWithDeadline<T>(
   when: number | null,
   fn: TimeoutFunction<T>,
   options: TimeoutOptions | undefined,
-  what: string,
+  ms: number | null | undefined,
   delay?: number,
 ): Promise<T> {
   if (typeof fn !== "function") {
@@ -283,15 +419,19 @@ async function runWithDeadline<T>(
   }
   const scope = new ChildScope(options?.signal);
   const deadline = new Deadline(when, scope, delay);
-  blocks.set(scope, deadline);
   try {
-    return await scope.run(() => fn(scope.signal, deadline));
+    return await scope.run(
+      fn.length === 0 ? fn as () => T | PromiseLike<T> : () => fn(scope.signal, deadline),
+    );
   } catch (e) {
     if (!isCancellation(e)) throw e;
     // An outer cancellation always wins over our own deadline.
     const outer = scope.outerCancellation();
     if (outer) throw outer.reason;
-    if (deadline.expired()) throw new TimeoutError(`Timed out after ${what}`, { cause: e });
+    if (deadline.expired()) {
+      const what = ms === undefined ? `the deadline ${when}` : `${ms} ms`;
+      throw new TimeoutError(`Timed out after ${what}`, { cause: e });
+    }
     throw e;
   } finally {
     deadline.finish();

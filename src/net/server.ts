@@ -15,10 +15,9 @@ import {
   subscribe,
 } from "../core/cancellation.ts";
 import { IncompleteReadError, InvalidStateError } from "../core/errors.ts";
-import { observeFuture } from "../core/future.ts";
 import { isLocalClose, StreamReader } from "../streams/stream_reader.ts";
 import { abortWriter, StreamWriter } from "../streams/stream_writer.ts";
-import { createTask, type Task } from "../core/task.ts";
+import { adoptTask, createTask, type Task } from "../core/task.ts";
 import { formatAddr, unbracket } from "./_address.ts";
 import {
   checkBoolean,
@@ -175,12 +174,6 @@ export interface Server<A extends Deno.Addr = Deno.Addr> extends AsyncDisposable
   [Symbol.asyncDispose](): Promise<void>;
 }
 
-interface Client {
-  task: Task<void>;
-  writer: StreamWriter;
-  peername: Deno.Addr;
-}
-
 /** Accept errors other than a closed listener are retried after this delay, as asyncio does. */
 const ACCEPT_RETRY_MS = 1000;
 
@@ -224,7 +217,8 @@ class ServerImpl<A extends Deno.Addr> implements Server<A> {
   readonly #noDelay: boolean;
   readonly #onError: (error: unknown, context: ServerErrorContext) => void;
   readonly #onClose: (() => void) | undefined;
-  readonly #clients = new Set<Client>();
+  /** The running client handlers and their writers. */
+  readonly #clients = new Map<Task<unknown>, StreamWriter>();
   #serving = true;
   #accepting = true;
   #retry: Delay | undefined;
@@ -308,26 +302,44 @@ class ServerImpl<A extends Deno.Addr> implements Server<A> {
     }
     const reader = new StreamReader(conn, { limit: this.#limit });
     const writer = new StreamWriter(conn, { reader });
-    const peername = conn.remoteAddr;
     const handler = this.#handler;
     const task = createTask<void>(() => handler(reader, writer), {
-      name: `client ${formatAddr(peername)}`,
+      name: `client ${formatAddr(conn.remoteAddr)}`,
     });
-    const client: Client = { task, writer, peername };
-    this.#clients.add(client);
-    const finish = (error?: unknown) => {
-      if (error !== undefined && !isCancellation(error)) {
-        this.#report(error, { message: "Client handler failed", peername });
+    this.#clients.set(task, writer);
+    // One function per server, told synchronously when a handler ends: an
+    // idle connection holds no callback, promise or closure of its own here.
+    adoptTask(task, this.#clientDone);
+  }
+
+  #clientDone = (task: Task<unknown>): void => {
+    let error: unknown;
+    if (!task.cancelled()) {
+      try {
+        task.result();
+      } catch (e) {
+        error = e ?? new Error("Client handler failed");
       }
-      // After abortClients() the writer is closed already, and this does nothing.
-      writer.close();
-      const gone = () => {
-        this.#clients.delete(client);
-        this.#checkClosed();
-      };
-      writer.waitClosed().then(gone, gone);
+    }
+    // Finished on a later microtask, as a promise callback would be (never
+    // from inside the task's settling), and outside the task's scope: the
+    // wait for the writer to close must not see the handler's cancellation.
+    detached(() => queueMicrotask(() => this.#finishClient(task, error)));
+  };
+
+  #finishClient(task: Task<unknown>, error: unknown): void {
+    const writer = this.#clients.get(task)!;
+    if (error !== undefined && !isCancellation(error)) {
+      const peername = writer.getExtraInfo("peername") as Deno.Addr;
+      this.#report(error, { message: "Client handler failed", peername });
+    }
+    // After abortClients() the writer is closed already, and this does nothing.
+    writer.close();
+    const gone = () => {
+      this.#clients.delete(task);
+      this.#checkClosed();
     };
-    observeFuture(task, () => finish(), (e) => finish(e ?? new Error("Client handler failed")));
+    writer.waitClosed().then(gone, gone);
   }
 
   #checkClosed(): void {
@@ -353,15 +365,15 @@ class ServerImpl<A extends Deno.Addr> implements Server<A> {
   }
 
   closeClients(): void {
-    for (const client of this.#clients) {
-      client.task.cancel("The server is closing its clients");
+    for (const task of this.#clients.keys()) {
+      task.cancel("The server is closing its clients");
     }
   }
 
   abortClients(): void {
-    for (const client of this.#clients) {
-      client.task.cancel("The server is aborting its clients");
-      abortWriter(client.writer);
+    for (const [task, writer] of this.#clients) {
+      task.cancel("The server is aborting its clients");
+      abortWriter(writer);
     }
   }
 
