@@ -236,6 +236,11 @@ export class StreamReader {
   #readSize = FIRST_READ;
   /** Reads in a row that filled at most a quarter of `#readSize`. */
   #smallReads = 0;
+  /**
+   * The size of buffer that fits what the last read brought, with room to
+   * spare (0 after a read that filled its room: more may be coming).
+   */
+  #fit = 0;
   /** Where `readUntil` resumes after waiting, relative to `#start`. */
   #nextOffset = 0;
   /** What the reader reads from; `null` when data is fed by hand. */
@@ -1018,6 +1023,14 @@ export class StreamReader {
   // ------------------------------------------------- what the source reports
 
   #pullRoom(): Uint8Array {
+    const fit = this.#fit;
+    if (this.#buf.length === 0 && fit > 0 && fit < this.#readSize) {
+      // The last buffer went out whole with the bytes it held (see #take):
+      // the next one is sized to what the source brought last time, so that
+      // a 64 KiB message costs a 72 KiB buffer, not the read size's 128 KiB.
+      this.#setBuffer(new Uint8Array(fit));
+      return this.#buf;
+    }
     this.#makeRoom(this.#readSize);
     return this.#buf.subarray(this.#end);
   }
@@ -1059,6 +1072,8 @@ export class StreamReader {
   /** Doubles the read size after a read that filled its room, halves it after small ones. */
   #adaptReadSize(n: number, room: number): void {
     const size = this.#readSize;
+    // An eighth more than this read, in whole 512-byte steps.
+    this.#fit = n === room ? 0 : ((n + (n >> 3)) | (MIN_READ - 1)) + 1;
     if (n === room) {
       this.#smallReads = 0;
       if (size < MAX_READ && room >= size) this.#readSize = size * 2;
