@@ -982,25 +982,19 @@ export class StreamReader {
   }
 
   /**
-   * The one wait loop of every read: waits for data, the end or an error,
-   * then calls `attempt`, until it returns a result (`null`: wait again).
-   * A failed stream rejects with its exception.
+   * The one wait of every read: each time data, the end or an error
+   * arrives, calls `attempt` right there, until it returns a result (`null`:
+   * wait again), which settles the read. A failed stream rejects with its
+   * exception; so does an `attempt` that throws. The bytes an attempt takes
+   * are taken as the wait settles, so a cancel that lands later finds the
+   * read done (its bytes are the caller's), and one that lands before finds
+   * them still buffered.
    */
-  async #waitUntil<T>(
+  #waitUntil<T>(
     name: string,
     signal: AbortSignal | undefined,
     attempt: () => T | null,
   ): Promise<T> {
-    for (;;) {
-      await this.#waitForData(name, signal);
-      if (this.#failed) throw this.#exception;
-      const result = attempt();
-      if (result !== null) return result;
-    }
-  }
-
-  /** The one wait: resolves when data, the end or an error arrives. */
-  #waitForData(name: string, signal: AbortSignal | undefined): Promise<void> {
     if (this.#waiter !== null) {
       return Promise.reject(
         new InvalidStateError(
@@ -1008,16 +1002,38 @@ export class StreamReader {
         ),
       );
     }
-    return cancellable<void>((resolve) => {
-      this.#waiter = resolve;
-      if (!this.#pulling && !this.#eof && this.#source !== null) {
-        this.#pulling = true;
-        this.#source.pull(this);
-      }
+    return cancellable<T>((resolve, reject) => {
+      const wake = () => {
+        let result: T | null;
+        try {
+          if (this.#failed) throw this.#exception;
+          result = attempt();
+        } catch (e) {
+          reject(e);
+          return;
+        }
+        if (result !== null) resolve(result);
+        else this.#park(wake);
+      };
+      this.#park(wake);
       return () => {
-        if (this.#waiter === resolve) this.#waiter = null;
+        if (this.#waiter === wake) this.#waiter = null;
       };
     }, signal);
+  }
+
+  /** Waits with `wake` as the one waiter; starts a read from the source if none is in flight. */
+  #park(wake: () => void): void {
+    this.#waiter = wake;
+    if (!this.#pulling && !this.#eof && this.#source !== null) {
+      this.#pulling = true;
+      this.#source.pull(this);
+    }
+  }
+
+  /** Resolves when data, the end or an error arrives. */
+  #waitForData(name: string, signal: AbortSignal | undefined): Promise<true> {
+    return this.#waitUntil(name, signal, () => true);
   }
 
   // ------------------------------------------------- what the source reports
