@@ -1092,3 +1092,30 @@ Deno.test("StreamReader: transferring a returned chunk's buffer loses none of th
   assertEquals(got, total);
   assertEquals(await reader.read(), new Uint8Array(0));
 });
+
+Deno.test("StreamReader: a chunk read whole from a conn holds about its own size, not a power of two above it", async () => {
+  // A source that brings 64 KiB messages, one a read, like an echo client.
+  const message = 64 * 1024;
+  let sent = 0;
+  const source = {
+    read(p: Uint8Array): Promise<number | null> {
+      if (sent === 40) return Promise.resolve(null);
+      const n = Math.min(p.length, message);
+      p.fill(sent & 0xff, 0, n);
+      if (n === message) sent++;
+      return Promise.resolve(n);
+    },
+  };
+  const reader = new StreamReader(source);
+  const held: number[] = [];
+  for (;;) {
+    const chunk = await reader.read(102400);
+    if (chunk.length === 0) break;
+    if (chunk.length === message) held.push(chunk.buffer.byteLength);
+  }
+  assertEquals(held.length, 40);
+  // Once the read size has grown past the message, each buffer fits it with
+  // an eighth to spare, rounded up to 512 bytes.
+  const settled = held.slice(-10);
+  assertEquals(settled, Array(10).fill(message + message / 8 + 512));
+});

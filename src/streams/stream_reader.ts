@@ -236,6 +236,11 @@ export class StreamReader {
   #readSize = FIRST_READ;
   /** Reads in a row that filled at most a quarter of `#readSize`. */
   #smallReads = 0;
+  /**
+   * The size of buffer that fits what the last read brought, with room to
+   * spare (0 after a read that filled its room: more may be coming).
+   */
+  #fit = 0;
   /** Where `readUntil` resumes after waiting, relative to `#start`. */
   #nextOffset = 0;
   /** What the reader reads from; `null` when data is fed by hand. */
@@ -977,25 +982,19 @@ export class StreamReader {
   }
 
   /**
-   * The one wait loop of every read: waits for data, the end or an error,
-   * then calls `attempt`, until it returns a result (`null`: wait again).
-   * A failed stream rejects with its exception.
+   * The one wait of every read: each time data, the end or an error
+   * arrives, calls `attempt` right there, until it returns a result (`null`:
+   * wait again), which settles the read. A failed stream rejects with its
+   * exception; so does an `attempt` that throws. The bytes an attempt takes
+   * are taken as the wait settles, so a cancel that lands later finds the
+   * read done (its bytes are the caller's), and one that lands before finds
+   * them still buffered.
    */
-  async #waitUntil<T>(
+  #waitUntil<T>(
     name: string,
     signal: AbortSignal | undefined,
     attempt: () => T | null,
   ): Promise<T> {
-    for (;;) {
-      await this.#waitForData(name, signal);
-      if (this.#failed) throw this.#exception;
-      const result = attempt();
-      if (result !== null) return result;
-    }
-  }
-
-  /** The one wait: resolves when data, the end or an error arrives. */
-  #waitForData(name: string, signal: AbortSignal | undefined): Promise<void> {
     if (this.#waiter !== null) {
       return Promise.reject(
         new InvalidStateError(
@@ -1003,21 +1002,51 @@ export class StreamReader {
         ),
       );
     }
-    return cancellable<void>((resolve) => {
-      this.#waiter = resolve;
-      if (!this.#pulling && !this.#eof && this.#source !== null) {
-        this.#pulling = true;
-        this.#source.pull(this);
-      }
+    return cancellable<T>((resolve, reject) => {
+      const wake = () => {
+        let result: T | null;
+        try {
+          if (this.#failed) throw this.#exception;
+          result = attempt();
+        } catch (e) {
+          reject(e);
+          return;
+        }
+        if (result !== null) resolve(result);
+        else this.#park(wake);
+      };
+      this.#park(wake);
       return () => {
-        if (this.#waiter === resolve) this.#waiter = null;
+        if (this.#waiter === wake) this.#waiter = null;
       };
     }, signal);
+  }
+
+  /** Waits with `wake` as the one waiter; starts a read from the source if none is in flight. */
+  #park(wake: () => void): void {
+    this.#waiter = wake;
+    if (!this.#pulling && !this.#eof && this.#source !== null) {
+      this.#pulling = true;
+      this.#source.pull(this);
+    }
+  }
+
+  /** Resolves when data, the end or an error arrives. */
+  #waitForData(name: string, signal: AbortSignal | undefined): Promise<true> {
+    return this.#waitUntil(name, signal, () => true);
   }
 
   // ------------------------------------------------- what the source reports
 
   #pullRoom(): Uint8Array {
+    const fit = this.#fit;
+    if (this.#buf.length === 0 && fit > 0 && fit < this.#readSize) {
+      // The last buffer went out whole with the bytes it held (see #take):
+      // the next one is sized to what the source brought last time, so that
+      // a 64 KiB message costs a 72 KiB buffer, not the read size's 128 KiB.
+      this.#setBuffer(new Uint8Array(fit));
+      return this.#buf;
+    }
     this.#makeRoom(this.#readSize);
     return this.#buf.subarray(this.#end);
   }
@@ -1059,6 +1088,8 @@ export class StreamReader {
   /** Doubles the read size after a read that filled its room, halves it after small ones. */
   #adaptReadSize(n: number, room: number): void {
     const size = this.#readSize;
+    // An eighth more than this read, in whole 512-byte steps.
+    this.#fit = n === room ? 0 : ((n + (n >> 3)) | (MIN_READ - 1)) + 1;
     if (n === room) {
       this.#smallReads = 0;
       if (size < MAX_READ && room >= size) this.#readSize = size * 2;

@@ -143,9 +143,6 @@ const EOF_SENT = 3;
 
 const encoder = new TextEncoder();
 
-/** The buffers this module allocated for small writes, which it may reuse. */
-const ownBuffers = new WeakSet<ArrayBufferLike>();
-
 /** A {@linkcode Writer} over a `WritableStream`, which it locks. */
 function streamTarget(stream: WritableStream<Uint8Array>): Writer {
   let writer: WritableStreamDefaultWriter<Uint8Array>;
@@ -280,6 +277,8 @@ export class StreamWriter implements AsyncDisposable {
   #tailLength = 0;
   /** A written small-writes buffer kept for reuse until the buffer is empty. */
   #spare: Uint8Array | null = null;
+  /** The buffer of the last tail this writer made, which it may reuse once written. */
+  #ownBuffer: ArrayBufferLike | null = null;
   /** The capacity of the next tail: grows when small writes overflow one. */
   #tailSize = FIRST_TAIL;
   /** Bytes written by the caller and not yet by the target, in flight included. */
@@ -461,7 +460,7 @@ export class StreamWriter implements AsyncDisposable {
       while (size < used + need) size *= 2;
       const grown = new Uint8Array(Math.min(size, TAIL_SIZE));
       grown.set(tail.subarray(0, used));
-      ownBuffers.add(grown.buffer);
+      this.#ownBuffer = grown.buffer;
       this.#tail = grown;
       if (grown.length > this.#tailSize) this.#tailSize = grown.length;
       return grown;
@@ -471,7 +470,7 @@ export class StreamWriter implements AsyncDisposable {
     let fresh = this.#spare;
     if (fresh === null || fresh.length < size) {
       fresh = new Uint8Array(size);
-      ownBuffers.add(fresh.buffer);
+      this.#ownBuffer = fresh.buffer;
     }
     this.#spare = null;
     this.#tail = fresh;
@@ -563,7 +562,7 @@ export class StreamWriter implements AsyncDisposable {
           }
         }
         if (this.#closed) break;
-        if (this.#reuse && this.#spare === null && ownBuffers.has(chunk.buffer)) {
+        if (this.#reuse && this.#spare === null && chunk.buffer === this.#ownBuffer) {
           this.#spare = new Uint8Array(chunk.buffer);
         }
       }
@@ -576,6 +575,7 @@ export class StreamWriter implements AsyncDisposable {
     this.#flushing = false;
     // Nothing left to write: an idle writer holds no buffer.
     this.#spare = null;
+    this.#ownBuffer = null;
     this.#upgradeIdle?.();
     this.#settleState();
   }
