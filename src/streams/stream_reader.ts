@@ -205,7 +205,7 @@ export class StreamReader {
     };
     unreadOf = (reader, view) => {
       view.buf = reader.#buf;
-      view.words = reader.#words;
+      view.words = reader.#wordView();
       view.start = reader.#start;
       view.end = reader.#end;
       view.limit = reader.#limit;
@@ -659,7 +659,7 @@ export class StreamReader {
     const start = this.#start;
     const end = this.#end;
     if (end - start > offset) {
-      const i = findByte(this.#buf, this.#words, byte, start + offset, end);
+      const i = findByte(this.#buf, this.#wordView(), byte, start + offset, end);
       if (i >= 0) {
         const at = i - start;
         if (at > this.#limit) {
@@ -684,7 +684,7 @@ export class StreamReader {
     const n = sep.length;
     const last = stop - n + 1;
     while (from < last) {
-      const i = findByte(buf, this.#words, first, from, last);
+      const i = findByte(buf, this.#wordView(), first, from, last);
       if (i < 0) return -1;
       let k = 1;
       while (k < n && buf[i + k] === sep[k]) k++;
@@ -931,9 +931,20 @@ export class StreamReader {
     this.#consumed += n;
   }
 
+  /** The buffer as 32-bit words, for the byte search. */
+  #wordView(): Uint32Array {
+    let words = this.#words;
+    const buf = this.#buf;
+    if (words.buffer !== buf.buffer) {
+      words = this.#words = new Uint32Array(buf.buffer, 0, buf.length >> 2);
+    }
+    return words;
+  }
+
   #setBuffer(buf: Uint8Array<ArrayBuffer>): void {
     this.#buf = buf;
-    this.#words = new Uint32Array(buf.buffer, 0, buf.length >> 2);
+    // Made when a search needs it: most buffers of a bulk reader are never searched.
+    this.#words = NO_WORDS;
   }
 
   /**

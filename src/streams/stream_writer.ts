@@ -305,10 +305,10 @@ export class StreamWriter implements AsyncDisposable {
   /** Whether the caller was handed `#error` (by write, drain or waitClosed). */
   #errorSeen = false;
 
-  #drainers = new WaiterQueue<void>();
+  #drainers: WaiterQueue<void> | null = null;
   /** Waiting for the buffer to be empty, or for the end of the writer. */
-  #idlers = new WaiterQueue<void>();
-  #closers = new WaiterQueue<void>();
+  #idlers: WaiterQueue<void> | null = null;
+  #closers: WaiterQueue<void> | null = null;
   #writable: WritableStream<Uint8Array> | undefined;
   readonly #flush = () => void this.#run();
 
@@ -558,7 +558,7 @@ export class StreamWriter implements AsyncDisposable {
           this.#clearLeft -= n;
           if (this.#paused && this.#size <= this.#low) {
             this.#paused = false;
-            this.#drainers.resolveAll();
+            this.#drainers?.resolveAll();
           }
         }
         if (this.#closed) break;
@@ -614,7 +614,7 @@ export class StreamWriter implements AsyncDisposable {
       return;
     }
     if (this.#eof === EOF_SENDING) return;
-    this.#idlers.resolveAll();
+    this.#idlers?.resolveAll();
     if (this.#state === CLOSING) this.#finishClose();
   }
 
@@ -624,9 +624,9 @@ export class StreamWriter implements AsyncDisposable {
     this.#failed = true;
     this.#error = error;
     this.#dropBuffer();
-    if (this.#drainers.size || this.#idlers.size) this.#errorSeen = true;
-    this.#drainers.rejectAll(() => error);
-    this.#idlers.rejectAll(() => error);
+    if (this.#drainers?.size || this.#idlers?.size) this.#errorSeen = true;
+    this.#drainers?.rejectAll(() => error);
+    this.#idlers?.rejectAll(() => error);
     if (this.#state === CLOSING) this.#finishClose();
   }
 
@@ -686,7 +686,7 @@ export class StreamWriter implements AsyncDisposable {
       return Promise.reject(new InvalidStateError("Cannot drain: the writer is closed"));
     }
     if (!this.#paused) return Promise.resolve();
-    return park(this.#drainers, signal);
+    return park(this.#drainers ??= new WaiterQueue(), signal);
   }
 
   /**
@@ -718,7 +718,7 @@ export class StreamWriter implements AsyncDisposable {
       this.#paused = true;
     } else if (this.#paused && this.#size <= this.#low) {
       this.#paused = false;
-      this.#drainers.resolveAll();
+      this.#drainers?.resolveAll();
     }
   }
 
@@ -861,8 +861,8 @@ export class StreamWriter implements AsyncDisposable {
     this.#state = CLOSED;
     const dropped = new InvalidStateError("The writer was closed before its buffer was written");
     const reason = this.#failed ? this.#error : dropped;
-    this.#drainers.rejectAll(() => reason);
-    this.#idlers.rejectAll(() => reason);
+    this.#drainers?.rejectAll(() => reason);
+    this.#idlers?.rejectAll(() => reason);
     let closing: void | Promise<void> = undefined;
     try {
       closing = this.#target.close?.();
@@ -895,10 +895,10 @@ export class StreamWriter implements AsyncDisposable {
   #closeDone(): void {
     this.#finished = true;
     if (this.#failed) {
-      if (this.#closers.size) this.#errorSeen = true;
-      this.#closers.rejectAll(() => this.#error);
+      if (this.#closers?.size) this.#errorSeen = true;
+      this.#closers?.rejectAll(() => this.#error);
     } else {
-      this.#closers.resolveAll();
+      this.#closers?.resolveAll();
     }
   }
 
@@ -951,7 +951,7 @@ export class StreamWriter implements AsyncDisposable {
       }
       return Promise.resolve();
     }
-    return park(this.#closers, signal);
+    return park(this.#closers ??= new WaiterQueue(), signal);
   }
 
   /**
@@ -1077,13 +1077,15 @@ export class StreamWriter implements AsyncDisposable {
       this.#errorSeen = true;
       return Promise.reject(this.#error);
     }
-    if (this.#closed) return this.#finished ? Promise.resolve() : park(this.#closers, signal);
+    if (this.#closed) {
+      return this.#finished ? Promise.resolve() : park(this.#closers ??= new WaiterQueue(), signal);
+    }
     if (
       !this.#flushing && this.#size === 0 && this.#eof !== EOF_WANTED && this.#eof !== EOF_SENDING
     ) {
       return Promise.resolve();
     }
-    return park(this.#idlers, signal);
+    return park(this.#idlers ??= new WaiterQueue(), signal);
   }
 
   // -------------------------------------------------------------------- TLS
