@@ -933,12 +933,10 @@ export class StreamReader {
 
   /** The buffer as 32-bit words, for the byte search. */
   #wordView(): Uint32Array {
-    let words = this.#words;
+    const words = this.#words;
+    if (words !== NO_WORDS) return words;
     const buf = this.#buf;
-    if (words.buffer !== buf.buffer) {
-      words = this.#words = new Uint32Array(buf.buffer, 0, buf.length >> 2);
-    }
-    return words;
+    return buf.length < 4 ? words : this.#words = new Uint32Array(buf.buffer, 0, buf.length >> 2);
   }
 
   #setBuffer(buf: Uint8Array<ArrayBuffer>): void {
