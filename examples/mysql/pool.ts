@@ -13,8 +13,10 @@ import {
   type ConnectOptions,
   MysqlConnection,
   type Result,
+  type RowStream,
+  streamRows,
 } from "./connection.ts";
-import type { Param, Row } from "./types.ts";
+import type { Param } from "./types.ts";
 
 /** Settings of a {@linkcode MysqlPool}: how to connect, and how many at once. */
 export interface PoolOptions extends ConnectOptions {
@@ -130,8 +132,12 @@ export class MysqlPool implements AsyncDisposable {
    * @returns The result.
    */
   async query(sql: string, params?: readonly Param[], options?: CommandOptions): Promise<Result> {
-    await using lease = await this.acquire(options);
-    return await lease.connection.query(sql, params, options);
+    const lease = await this.acquire(options);
+    try {
+      return await lease.connection.query(sql, params, options);
+    } finally {
+      lease.release();
+    }
   }
 
   /**
@@ -147,8 +153,12 @@ export class MysqlPool implements AsyncDisposable {
     params?: readonly Param[],
     options?: CommandOptions,
   ): Promise<Result[]> {
-    await using lease = await this.acquire(options);
-    return await lease.connection.queryAll(sql, params, options);
+    const lease = await this.acquire(options);
+    try {
+      return await lease.connection.queryAll(sql, params, options);
+    } finally {
+      lease.release();
+    }
   }
 
   /**
@@ -159,13 +169,8 @@ export class MysqlPool implements AsyncDisposable {
    * @param options `signal`.
    * @returns The rows.
    */
-  async *rows(
-    sql: string,
-    params?: readonly Param[],
-    options?: { signal?: AbortSignal },
-  ): AsyncGenerator<Row> {
-    await using lease = await this.acquire(options);
-    yield* lease.connection.rows(sql, params, options);
+  rows(sql: string, params?: readonly Param[], options?: { signal?: AbortSignal }): RowStream {
+    return streamRows((signal) => this.acquire({ signal }), sql, params, options);
   }
 
   /** Closes every idle connection, and each busy one once it is given back. */
