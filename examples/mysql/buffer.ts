@@ -150,12 +150,19 @@ export class PacketCursor {
   u64(): bigint {
     const low = this.u32();
     const high = this.u32();
+    // Below 2^53 the value is exact as a number: one bigint made instead of three.
+    if (high < 0x200000) return BigInt(high * 0x100000000 + low);
     return (BigInt(high) << 32n) | BigInt(low);
   }
 
   /** Reads an 8-byte signed integer. */
   i64(): bigint {
-    return BigInt.asIntN(64, this.u64());
+    const low = this.u32();
+    const high = this.u32();
+    if (high < 0x200000) return BigInt(high * 0x100000000 + low);
+    // Above -2^53, negative: the high word is 0xffe00000 or more.
+    if (high >= 0xffe00000) return BigInt((high - 0x100000000) * 0x100000000 + low);
+    return BigInt.asIntN(64, (BigInt(high) << 32n) | BigInt(low));
   }
 
   /**

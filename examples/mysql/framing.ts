@@ -63,6 +63,13 @@ export class PacketReader {
   #buf: Uint8Array = NO_BYTES;
   #pos = 0;
   #end = 0;
+  /**
+   * A chunk whose bytes from `#restPos` on come after `#buf`'s: when a
+   * packet straddles two chunks, it alone is joined into `#buf`, and the
+   * rest of the new chunk is read where it is.
+   */
+  #rest: Uint8Array | null = null;
+  #restPos = 0;
   /** Full parts of a split payload consumed so far. */
   #parts: Uint8Array[] = [];
   #partsSize = 0;
@@ -131,7 +138,14 @@ export class PacketReader {
   next(): boolean {
     for (;;) {
       const buf = this.#buf, pos = this.#pos;
-      if (this.#end - pos < 4) return false;
+      if (this.#end - pos < 4) {
+        if (pos !== this.#end || this.#rest === null) return false;
+        this.#buf = this.#rest;
+        this.#pos = this.#restPos;
+        this.#end = this.#rest.length;
+        this.#rest = null;
+        continue;
+      }
       const length = buf[pos] | (buf[pos + 1] << 8) | (buf[pos + 2] << 16);
       const seq = buf[pos + 3];
       if (seq !== this.#sequenceId) {
@@ -200,6 +214,7 @@ export class PacketReader {
   }
 
   #append(chunk: Uint8Array): void {
+    if (this.#rest !== null) this.#joinRest();
     const live = this.#end - this.#pos;
     if (live === 0) {
       this.#buf = chunk;
@@ -207,29 +222,59 @@ export class PacketReader {
       this.#end = chunk.length;
       return;
     }
-    const buf = this.#buf;
+    const buf = this.#buf, pos = this.#pos;
     if (buf.length - this.#end >= chunk.length) {
       buf.set(chunk, this.#end);
       this.#end += chunk.length;
       return;
     }
-    // A new buffer for the unconsumed bytes and the chunk; one with room for the whole
-    // packet when its header says it is longer, so that a large payload is copied once.
     let size = live + chunk.length;
-    if (live >= 4) {
-      const p = this.#pos;
-      size = Math.max(size, 4 + (buf[p] | (buf[p + 1] << 8) | (buf[p + 2] << 16)));
+    if (size >= 4) {
+      const at = (i: number) => i < live ? buf[pos + i] : chunk[i - live];
+      const total = 4 + (at(0) | (at(1) << 8) | (at(2) << 16));
+      if (total <= size) {
+        // The packet that straddles the two is whole now: join it alone.
+        const joined = new Uint8Array(total);
+        joined.set(buf.subarray(pos, this.#end));
+        const used = total - live;
+        joined.set(chunk.subarray(0, used), live);
+        this.#buf = joined;
+        this.#pos = 0;
+        this.#end = total;
+        if (used < chunk.length) {
+          this.#rest = chunk;
+          this.#restPos = used;
+        }
+        return;
+      }
+      // Room for the whole packet, so that a large payload is copied once (a header over the
+      // limit is refused by next() before its payload is waited for).
+      if (total - 4 <= this.#maxPacketSize) size = total;
     }
     const grown = new Uint8Array(size);
-    grown.set(buf.subarray(this.#pos, this.#end));
+    grown.set(buf.subarray(pos, this.#end));
     grown.set(chunk, live);
     this.#buf = grown;
     this.#pos = 0;
     this.#end = live + chunk.length;
   }
 
+  /** Puts the unconsumed bytes of `#buf` and `#rest` in one buffer. */
+  #joinRest(): void {
+    const head = this.#buf.subarray(this.#pos, this.#end);
+    const tail = this.#rest!.subarray(this.#restPos);
+    const joined = new Uint8Array(head.length + tail.length);
+    joined.set(head);
+    joined.set(tail, head.length);
+    this.#buf = joined;
+    this.#pos = 0;
+    this.#end = joined.length;
+    this.#rest = null;
+  }
+
   /** The error for a stream that ended where a packet, or the rest of one, was due. */
   #ended(): MysqlConnectionLostError {
+    if (this.#rest !== null) this.#joinRest();
     const live = this.#buf.subarray(this.#pos, this.#end);
     let expected = 4, got = live.length;
     if (got >= 4) {
