@@ -192,6 +192,8 @@ export class ResponseReader {
   #columns: Column[] = [];
   /** Whether a column definition differed from the cache's. */
   #fresh = false;
+  /** Copies of the column definitions read, for the cache, when they differ from it. */
+  #rawColumns: Uint8Array[] | undefined;
   #decode: RowDecoder | undefined;
   /** The OK that closed the last result set. */
   lastOk: OkInfo | undefined;
@@ -269,6 +271,7 @@ export class ResponseReader {
     this.#columnCount = new PacketCursor(payload).lenencInt();
     this.#columns = [];
     this.#fresh = false;
+    this.#rawColumns = undefined;
     this.#decode = undefined;
     this.#stage = "columns";
     await this.#readColumns(options);
@@ -327,9 +330,6 @@ export class ResponseReader {
     }
     this.#rawColumns = undefined;
   }
-
-  /** Copies of the column definitions read, for the cache, when they differ from it. */
-  #rawColumns: Uint8Array[] | undefined;
 
   /**
    * Reads the next row of the current result set if its packet has
