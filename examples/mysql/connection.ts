@@ -475,19 +475,48 @@ export class MysqlConnection implements AsyncDisposable {
     }
   }
 
-  /** Sends a query or an execute, and returns the response reader. */
-  async #start(
+  /**
+   * Sends a query or an execute, and returns the response reader: at once
+   * when nothing has to be waited for (a text query, or a statement already
+   * prepared, and a writer below its high-water mark).
+   */
+  #start(
     sql: string,
     params: readonly Param[] | undefined,
     signal: AbortSignal | undefined,
-  ): Promise<ResponseReader> {
+  ): ResponseReader | Promise<ResponseReader> {
     if (params === undefined) {
       this.#begin().u8(COM.QUERY).string(sql);
-      this.#send();
-      if (this.#mustFlush) await this.#flush(signal);
-      return new ResponseReader(this.#packets, { deprecateEof: this.#deprecateEof, binary: false });
+      return this.#sent(
+        new ResponseReader(this.#packets, {
+          deprecateEof: this.#deprecateEof,
+          binary: false,
+        }),
+        signal,
+      );
     }
-    const statement = this.#statements.get(sql) ?? await this.#prepare(sql, signal);
+    const statement = this.#statements.get(sql);
+    if (statement === undefined) {
+      return this.#prepare(sql, signal).then((prepared) => this.#execute(prepared, params, signal));
+    }
+    return this.#execute(statement, params, signal);
+  }
+
+  /** Sends the command built, then hands back `response` (once the writer has drained, if due). */
+  #sent(
+    response: ResponseReader,
+    signal: AbortSignal | undefined,
+  ): ResponseReader | Promise<ResponseReader> {
+    this.#send();
+    if (!this.#mustFlush) return response;
+    return this.#flush(signal).then(() => response);
+  }
+
+  #execute(
+    statement: Statement,
+    params: readonly Param[],
+    signal: AbortSignal | undefined,
+  ): ResponseReader | Promise<ResponseReader> {
     statement.used = ++this.#uses;
     if (params.length !== statement.params) {
       throw new RangeError(
@@ -497,13 +526,14 @@ export class MysqlConnection implements AsyncDisposable {
     }
     const out = this.#begin().u8(COM.STMT_EXECUTE).u32(statement.id).u8(0).u32(1);
     if (params.length > 0) encodeParams(out, params);
-    this.#send();
-    if (this.#mustFlush) await this.#flush(signal);
-    return new ResponseReader(this.#packets, {
-      deprecateEof: this.#deprecateEof,
-      binary: true,
-      columnCache: statement,
-    });
+    return this.#sent(
+      new ResponseReader(this.#packets, {
+        deprecateEof: this.#deprecateEof,
+        binary: true,
+        columnCache: statement,
+      }),
+      signal,
+    );
   }
 
   async #prepare(sql: string, signal: AbortSignal | undefined): Promise<Statement> {
@@ -587,7 +617,9 @@ export class MysqlConnection implements AsyncDisposable {
     options: CommandOptions | undefined,
   ): Promise<Result[]> {
     return this.#command(what, options, async (signal, handOff) => {
-      const response = await this.#start(sql, params, signal);
+      let started = this.#start(sql, params, signal);
+      if (started instanceof Promise) started = await started;
+      const response = started;
       try {
         const results: Result[] = [];
         while (!response.done) {
@@ -598,7 +630,8 @@ export class MysqlConnection implements AsyncDisposable {
             continue;
           }
           const rows: Row[] = [];
-          await response.readRows(rows, signal);
+          // The rows already received are read without a wait; the rest, as they come.
+          if (!response.takeRows(rows)) await response.readRows(rows, signal);
           const ok = response.lastOk!;
           results.push({
             affectedRows: ok.affectedRows,

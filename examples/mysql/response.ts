@@ -398,6 +398,23 @@ export class ResponseReader {
     }
   }
 
+  /**
+   * Reads the rows of the current result set that have arrived into
+   * `rows`, without waiting.
+   *
+   * @param rows Where to append the rows.
+   * @returns Whether the result set's rows are over.
+   * @throws {MysqlError} If the server sent an ERR instead of a row.
+   */
+  takeRows(rows: Row[]): boolean {
+    for (;;) {
+      const row = this.tryRow();
+      if (row === undefined) return false;
+      if (row === null) return true;
+      rows.push(row);
+    }
+  }
+
   /** Handles the packet that ends a result set's rows (an EOF, or an OK with `CLIENT_DEPRECATE_EOF`). */
   #endRows(payload: Uint8Array): void {
     if (this.#deprecateEof) {
