@@ -79,44 +79,48 @@ export class MysqlPool implements AsyncDisposable {
    * @throws {InvalidStateError} If the pool is closed.
    */
   async acquire(options?: { signal?: AbortSignal }): Promise<PooledConnection> {
-    this.#checkOpen();
-    const permit = await this.#permits.acquire({ signal: options?.signal });
-    let connection: MysqlConnection | undefined;
-    try {
-      this.#checkOpen();
-      while (connection === undefined && this.#idle.length > 0) {
-        const idle = this.#idle.pop()!;
-        if (idle.closed) this.#open.delete(idle);
-        else connection = idle;
-      }
-      if (connection === undefined) {
-        connection = await MysqlConnection.connect({ ...this.#options, signal: options?.signal });
-        this.#open.add(connection);
-      }
-    } catch (e) {
-      permit.release();
-      throw e;
-    }
-    return this.#lend(connection, permit);
-  }
-
-  #lend(connection: MysqlConnection, permit: Permit): PooledConnection {
+    const [connection, permit] = await this.#take(options?.signal);
     let released = false;
     const release = () => {
       if (released) return;
       released = true;
-      if (connection.closed) this.#open.delete(connection);
-      else if (this.#closed) {
-        this.#open.delete(connection);
-        void connection.close();
-      } else this.#idle.push(connection);
-      permit.release();
+      this.#giveBack(connection, permit);
     };
     return {
       connection,
       release,
       [Symbol.asyncDispose]: () => Promise.resolve(release()),
     };
+  }
+
+  /** Takes a permit, then an idle connection or a new one. */
+  async #take(signal: AbortSignal | undefined): Promise<[MysqlConnection, Permit]> {
+    this.#checkOpen();
+    const permit = await this.#permits.acquire({ signal });
+    try {
+      this.#checkOpen();
+      while (this.#idle.length > 0) {
+        const idle = this.#idle.pop()!;
+        if (!idle.closed) return [idle, permit];
+        this.#open.delete(idle);
+      }
+      const connection = await MysqlConnection.connect({ ...this.#options, signal });
+      this.#open.add(connection);
+      return [connection, permit];
+    } catch (e) {
+      permit.release();
+      throw e;
+    }
+  }
+
+  /** Puts a connection back (or drops it, when it is closed or the pool is), and its permit. */
+  #giveBack(connection: MysqlConnection, permit: Permit): void {
+    if (connection.closed) this.#open.delete(connection);
+    else if (this.#closed) {
+      this.#open.delete(connection);
+      void connection.close();
+    } else this.#idle.push(connection);
+    permit.release();
   }
 
   #checkOpen(): void {
@@ -132,11 +136,11 @@ export class MysqlPool implements AsyncDisposable {
    * @returns The result.
    */
   async query(sql: string, params?: readonly Param[], options?: CommandOptions): Promise<Result> {
-    const lease = await this.acquire(options);
+    const [connection, permit] = await this.#take(options?.signal);
     try {
-      return await lease.connection.query(sql, params, options);
+      return await connection.query(sql, params, options);
     } finally {
-      lease.release();
+      this.#giveBack(connection, permit);
     }
   }
 
@@ -153,11 +157,11 @@ export class MysqlPool implements AsyncDisposable {
     params?: readonly Param[],
     options?: CommandOptions,
   ): Promise<Result[]> {
-    const lease = await this.acquire(options);
+    const [connection, permit] = await this.#take(options?.signal);
     try {
-      return await lease.connection.queryAll(sql, params, options);
+      return await connection.queryAll(sql, params, options);
     } finally {
-      lease.release();
+      this.#giveBack(connection, permit);
     }
   }
 
