@@ -360,34 +360,57 @@ export class MysqlConnection implements AsyncDisposable {
    * hold on the connection over (to a recovery task); otherwise it is
    * released when `fn` ends. A lost or garbled connection is closed.
    */
-  async #command<T>(
+  #command<T>(
     what: string,
     options: CommandOptions | undefined,
     fn: (signal: AbortSignal | undefined, handOff: () => Permit) => Promise<T>,
   ): Promise<T> {
-    this.#checkOpen(what);
+    try {
+      this.#checkOpen(what);
+    } catch (e) {
+      return Promise.reject(e);
+    }
     const ms = options?.timeout ?? this.#options.queryTimeout;
     const outer = options?.signal;
-    const body = async (signal: AbortSignal | undefined) => {
-      const permit = await this.#lock.acquire({ signal });
-      let held = false;
-      try {
-        this.#checkOpen(what);
-        return await fn(signal, () => {
-          held = true;
-          return permit;
-        });
-      } catch (e) {
-        if (e instanceof MysqlConnectionLostError || e instanceof MysqlProtocolError) {
-          this.#destroy();
-        }
-        throw e;
-      } finally {
-        if (!held) permit.release();
+    if (ms === undefined) return this.#held(what, outer, fn);
+    return this.#timed(what, ms, outer, fn);
+  }
+
+  /** `#held` under a timeout of `ms`. */
+  async #timed<T>(
+    what: string,
+    ms: number,
+    outer: AbortSignal | undefined,
+    fn: (signal: AbortSignal | undefined, handOff: () => Permit) => Promise<T>,
+  ): Promise<T> {
+    return await timeout(
+      ms,
+      (inner) => this.#held(what, outer ? AbortSignal.any([inner, outer]) : inner, fn),
+    );
+  }
+
+  /** Runs `fn` holding the connection (see `#command`). */
+  async #held<T>(
+    what: string,
+    signal: AbortSignal | undefined,
+    fn: (signal: AbortSignal | undefined, handOff: () => Permit) => Promise<T>,
+  ): Promise<T> {
+    const permit = await this.#lock.acquire({ signal });
+    let held = false;
+    try {
+      this.#checkOpen(what);
+      return await fn(signal, () => {
+        held = true;
+        return permit;
+      });
+    } catch (e) {
+      if (e instanceof MysqlConnectionLostError || e instanceof MysqlProtocolError) {
+        this.#destroy();
       }
-    };
-    if (ms === undefined) return await body(outer);
-    return await timeout(ms, (inner) => body(outer ? AbortSignal.any([inner, outer]) : inner));
+      throw e;
+    } finally {
+      if (!held) permit.release();
+    }
   }
 
   #checkOpen(what: string): void {
