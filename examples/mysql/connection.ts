@@ -790,6 +790,17 @@ export interface RowsLease {
  * @param params The parameters (binary protocol), or none (text protocol).
  * @param options `signal` (for the whole iteration).
  * @returns The rows, as an async iterable.
+ *
+ * @example
+ * ```ts ignore
+ * import { MysqlPool } from "./mod.ts";
+ * import { streamRows } from "./connection.ts";
+ *
+ * await using pool = new MysqlPool({ port: 3306, user: "app", password: "pw" });
+ * for await (const row of streamRows((signal) => pool.acquire({ signal }), "SELECT 1 AS n", [], {})) {
+ *   console.log(row.n);
+ * }
+ * ```
  */
 export function streamRows(
   take: (signal: AbortSignal | undefined) => Promise<RowsLease>,
