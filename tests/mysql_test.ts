@@ -144,6 +144,32 @@ Deno.test({
     assertEquals((await db.query("SELECT 3 AS three")).rows, [{ three: 3 }]);
   });
 
+  await t.step(
+    "rows with repeated or '__proto__' names; a statement whose columns change",
+    async () => {
+      for (const params of [undefined, []]) {
+        const { rows: [row] } = await db.query("SELECT 1 AS a, 2 AS `__proto__`, 3 AS a", params);
+        // The later column of a name wins, in the place of the first; "__proto__" is a plain key.
+        assertEquals(Object.keys(row), ["a", "__proto__"]);
+        assertEquals(row.a, 3);
+        assertEquals(Object.getOwnPropertyDescriptor(row, "__proto__")?.value, 2);
+        assertEquals(Object.getPrototypeOf(row), Object.prototype);
+      }
+      // A prepared statement reuses its columns while the server sends the same definitions,
+      // and decodes by the new ones when they change.
+      await db.query("CREATE TABLE shifting (id INT PRIMARY KEY, v INT)");
+      await db.query("INSERT INTO shifting VALUES (1, 7)");
+      const sql = "SELECT * FROM shifting WHERE id = ?";
+      for (let i = 0; i < 3; i++) assertEquals((await db.query(sql, [1])).rows, [{ id: 1, v: 7 }]);
+      await db.query("ALTER TABLE shifting MODIFY v VARCHAR(10)");
+      assertEquals((await db.query(sql, [1])).rows, [{ id: 1, v: "7" }]);
+      await db.query("ALTER TABLE shifting ADD w BIGINT NOT NULL DEFAULT 5");
+      assertEquals((await db.query(sql, [1])).rows, [{ id: 1, v: "7", w: 5n }]);
+      assertEquals((await db.query(sql, [1])).rows, [{ id: 1, v: "7", w: 5n }]);
+      await db.query("DROP TABLE shifting");
+    },
+  );
+
   await t.step("server errors carry the code and SQLSTATE; the connection goes on", async () => {
     await db.query("CREATE TABLE uniq (id INT PRIMARY KEY)");
     await db.query("INSERT INTO uniq VALUES (1)");

@@ -11,6 +11,9 @@ import { MysqlProtocolError } from "./errors.ts";
 const decoder = new TextDecoder();
 const encoder = new TextEncoder();
 
+/** Character codes of the ASCII field being decoded (reused: decoding is synchronous). */
+const codes: number[] = [];
+
 /**
  * Decodes UTF-8 bytes; short ASCII runs are decoded by hand, which is
  * faster than `TextDecoder` for the many small fields of a result set.
@@ -22,8 +25,8 @@ const encoder = new TextEncoder();
  */
 export function utf8(bytes: Uint8Array, start: number, end: number): string {
   const n = end - start;
-  if (n > 32) return decoder.decode(bytes.subarray(start, end));
-  const codes: number[] = new Array(n);
+  if (n > 48) return decoder.decode(bytes.subarray(start, end));
+  codes.length = n;
   for (let i = 0; i < n; i++) {
     const b = bytes[start + i];
     if (b >= 0x80) return decoder.decode(bytes.subarray(start, end));
@@ -73,25 +76,29 @@ export async function digest(algorithm: string, ...parts: Uint8Array[]): Promise
  * ```
  */
 export class PacketCursor {
-  /** The payload. */
+  /** The bytes holding the payload. */
   readonly bytes: Uint8Array;
   /** The position of the next byte to read. */
   pos: number;
+  /** The position after the payload's last byte. */
+  readonly end: number;
 
   /**
    * Creates a cursor.
    *
-   * @param bytes The payload.
+   * @param bytes The payload, or bytes holding it.
    * @param pos Where to start.
+   * @param end Where the payload ends in `bytes`; default its length.
    */
-  constructor(bytes: Uint8Array, pos = 0) {
+  constructor(bytes: Uint8Array, pos = 0, end = bytes.length) {
     this.bytes = bytes;
     this.pos = pos;
+    this.end = end;
   }
 
   /** How many bytes are left. */
   get remaining(): number {
-    return this.bytes.length - this.pos;
+    return this.end - this.pos;
   }
 
   /**
@@ -101,10 +108,10 @@ export class PacketCursor {
    * @param what The field, for the message.
    */
   need(n: number, what: string): void {
-    if (this.pos + n > this.bytes.length) {
+    if (this.pos + n > this.end) {
       throw new MysqlProtocolError(
         `Cannot read ${what}: it needs ${n} bytes at offset ${this.pos}, ` +
-          `but the packet has ${this.bytes.length} bytes`,
+          `but the packet ends at offset ${this.end}`,
       );
     }
   }
@@ -143,12 +150,19 @@ export class PacketCursor {
   u64(): bigint {
     const low = this.u32();
     const high = this.u32();
+    // Below 2^53 the value is exact as a number: one bigint made instead of three.
+    if (high < 0x200000) return BigInt(high * 0x100000000 + low);
     return (BigInt(high) << 32n) | BigInt(low);
   }
 
   /** Reads an 8-byte signed integer. */
   i64(): bigint {
-    return BigInt.asIntN(64, this.u64());
+    const low = this.u32();
+    const high = this.u32();
+    if (high < 0x200000) return BigInt(high * 0x100000000 + low);
+    // Above -2^53, negative: the high word is 0xffe00000 or more.
+    if (high >= 0xffe00000) return BigInt((high - 0x100000000) * 0x100000000 + low);
+    return BigInt.asIntN(64, (BigInt(high) << 32n) | BigInt(low));
   }
 
   /**
@@ -211,17 +225,17 @@ export class PacketCursor {
 
   /** Reads a NUL-terminated string (the rest of the payload if no NUL). */
   nulString(): string {
-    let end = this.bytes.indexOf(0, this.pos);
-    if (end < 0) end = this.bytes.length;
+    let end = this.bytes.subarray(0, this.end).indexOf(0, this.pos);
+    if (end < 0) end = this.end;
     const s = decoder.decode(this.bytes.subarray(this.pos, end));
-    this.pos = Math.min(end + 1, this.bytes.length);
+    this.pos = Math.min(end + 1, this.end);
     return s;
   }
 
   /** Reads the rest of the payload as a UTF-8 string. */
   restString(): string {
-    const s = decoder.decode(this.bytes.subarray(this.pos));
-    this.pos = this.bytes.length;
+    const s = decoder.decode(this.bytes.subarray(this.pos, this.end));
+    this.pos = this.end;
     return s;
   }
 }
@@ -261,6 +275,30 @@ export class PacketBuilder {
     this.#view = new DataView(next.buffer);
   }
 
+  /** How many bytes were appended. */
+  get length(): number {
+    return this.#len;
+  }
+
+  /**
+   * Empties the payload, keeping the buffer (when a view of it handed out
+   * is no longer used).
+   */
+  reset(): this {
+    this.#len = 0;
+    return this;
+  }
+
+  /**
+   * Sets one byte already appended (e.g. a bit of a bitmap).
+   *
+   * @param at Its offset.
+   * @param v The byte.
+   */
+  setU8(at: number, v: number): void {
+    this.#buf[at] = v;
+  }
+
   /** Appends one byte. */
   u8(v: number): this {
     this.#room(1);
@@ -288,6 +326,15 @@ export class PacketBuilder {
   u64(v: bigint): this {
     this.#room(8);
     this.#view.setBigUint64(this.#len, BigInt.asUintN(64, v), true);
+    this.#len += 8;
+    return this;
+  }
+
+  /** Appends a safe integer as an 8-byte two's complement integer (no `bigint` made). */
+  i64(v: number): this {
+    this.#room(8);
+    this.#view.setUint32(this.#len, v >>> 0, true);
+    this.#view.setInt32(this.#len + 4, Math.floor(v / 0x100000000) | 0, true);
     this.#len += 8;
     return this;
   }
@@ -341,7 +388,9 @@ export class PacketBuilder {
 
   /** Appends a UTF-8 string without terminator. */
   string(s: string): this {
-    return this.bytes(encoder.encode(s));
+    this.#room(s.length * 3);
+    this.#len += encoder.encodeInto(s, this.#buf.subarray(this.#len)).written;
+    return this;
   }
 
   /** The payload built (a view of the internal buffer). */

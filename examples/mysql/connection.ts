@@ -25,8 +25,8 @@ import {
 import { AUTH_PLUGINS, authResponse } from "./auth.ts";
 import { PacketBuilder, PacketCursor } from "./buffer.ts";
 import { MysqlConnectionLostError, MysqlError, MysqlProtocolError } from "./errors.ts";
-import { PacketReader, writePacket } from "./framing.ts";
-import { type OkInfo, parseError, parseOk, ResponseReader } from "./response.ts";
+import { PacketReader, PacketWriter, writePacket } from "./framing.ts";
+import { type ColumnCache, type OkInfo, parseError, parseOk, ResponseReader } from "./response.ts";
 import { type Column, encodeParams, type Param, parseColumn, type Row } from "./types.ts";
 
 /** Capability flags (the ones this client uses). */
@@ -114,6 +114,10 @@ interface Statement {
   id: number;
   params: number;
   columns: number;
+  /** When it was last used, for evicting the least recently used one. */
+  used: number;
+  /** Its last result set's columns. */
+  current?: ColumnCache;
 }
 
 /** What the server said in its handshake. */
@@ -160,6 +164,13 @@ function parseGreeting(payload: Uint8Array): Greeting {
 
 const REQUIRED = CLIENT.PROTOCOL_41 | CLIENT.SECURE_CONNECTION | CLIENT.PLUGIN_AUTH;
 
+/** Module access to a connection's private row source, for {@linkcode streamRows}. */
+let rowSourceOf: (
+  connection: MysqlConnection,
+  sql: string,
+  params: readonly Param[] | undefined,
+) => RowSource;
+
 /**
  * A connection to a MySQL or MariaDB server. Commands run one at a time
  * (a command waits for the previous one's response to be read); close it
@@ -175,12 +186,20 @@ const REQUIRED = CLIENT.PROTOCOL_41 | CLIENT.SECURE_CONNECTION | CLIENT.PLUGIN_A
  * ```
  */
 export class MysqlConnection implements AsyncDisposable {
+  static {
+    rowSourceOf = (connection, sql, params) => connection.#rowSource(sql, params);
+  }
+
   readonly #conn: Connection;
   readonly #packets: PacketReader;
   readonly #options: ConnectOptions;
   readonly #capabilities: number;
+  readonly #out: PacketWriter;
+  /** Above this many buffered bytes a command waits for the writer to drain. */
+  readonly #writeHigh: number;
   readonly #lock = new Lock();
   readonly #statements = new Map<string, Statement>();
+  #uses = 0;
   #closed = false;
   /** The server's version string, e.g. `"10.11.6-MariaDB"`. */
   readonly serverVersion: string;
@@ -196,6 +215,8 @@ export class MysqlConnection implements AsyncDisposable {
   ) {
     this.#conn = conn;
     this.#packets = packets;
+    this.#out = new PacketWriter(conn.writer);
+    this.#writeHigh = conn.writer.getWriteBufferLimits().high;
     this.#options = options;
     this.#capabilities = capabilities;
     this.serverVersion = greeting.serverVersion;
@@ -335,49 +356,88 @@ export class MysqlConnection implements AsyncDisposable {
 
   /**
    * Takes the connection for one command (waiting for the one before), and
-   * runs `fn` under the command's signal and timeout. If `fn` fails in the
-   * middle of a response, `recover` is told to finish it; a lost or
-   * garbled connection is closed.
+   * runs `fn` under the command's signal and timeout. `fn` may hand its
+   * hold on the connection over (to a recovery task); otherwise it is
+   * released when `fn` ends. A lost or garbled connection is closed.
    */
-  async #command<T>(
+  #command<T>(
     what: string,
     options: CommandOptions | undefined,
     fn: (signal: AbortSignal | undefined, handOff: () => Permit) => Promise<T>,
   ): Promise<T> {
-    this.#checkOpen(what);
+    try {
+      this.#checkOpen(what);
+    } catch (e) {
+      return Promise.reject(e);
+    }
     const ms = options?.timeout ?? this.#options.queryTimeout;
     const outer = options?.signal;
-    const body = async (signal: AbortSignal | undefined) => {
-      const permit = await this.#lock.acquire({ signal });
-      let held = false;
-      try {
-        this.#checkOpen(what);
-        return await fn(signal, () => {
-          held = true;
-          return permit;
-        });
-      } catch (e) {
-        if (e instanceof MysqlConnectionLostError || e instanceof MysqlProtocolError) {
-          this.#destroy();
-        }
-        throw e;
-      } finally {
-        if (!held) permit.release();
+    if (ms === undefined) return this.#held(what, outer, fn);
+    return this.#timed(what, ms, outer, fn);
+  }
+
+  /** `#held` under a timeout of `ms`. */
+  async #timed<T>(
+    what: string,
+    ms: number,
+    outer: AbortSignal | undefined,
+    fn: (signal: AbortSignal | undefined, handOff: () => Permit) => Promise<T>,
+  ): Promise<T> {
+    return await timeout(
+      ms,
+      (inner) => this.#held(what, outer ? AbortSignal.any([inner, outer]) : inner, fn),
+    );
+  }
+
+  /** Runs `fn` holding the connection (see `#command`). */
+  async #held<T>(
+    what: string,
+    signal: AbortSignal | undefined,
+    fn: (signal: AbortSignal | undefined, handOff: () => Permit) => Promise<T>,
+  ): Promise<T> {
+    const permit = await this.#lock.acquire({ signal });
+    let held = false;
+    try {
+      this.#checkOpen(what);
+      return await fn(signal, () => {
+        held = true;
+        return permit;
+      });
+    } catch (e) {
+      if (e instanceof MysqlConnectionLostError || e instanceof MysqlProtocolError) {
+        this.#destroy();
       }
-    };
-    if (ms === undefined) return await body(outer);
-    return await timeout(ms, (inner) => body(outer ? AbortSignal.any([inner, outer]) : inner));
+      throw e;
+    } finally {
+      if (!held) permit.release();
+    }
   }
 
   #checkOpen(what: string): void {
     if (this.#closed) throw new InvalidStateError(`Cannot ${what}: the connection is closed`);
   }
 
-  /** Sends a command's first packet (sequence id 0). */
-  #send(payload: Uint8Array): void {
-    this.#packets.sequenceId = writePacket(this.#conn.writer, payload, 0);
+  /** Starts a command's first packet (sequence id 0): the builder to append its payload to. */
+  #begin(): PacketBuilder {
+    return this.#out.begin();
   }
 
+  /** Sends the packet built since `#begin()`. */
+  #send(): void {
+    try {
+      this.#packets.sequenceId = this.#out.send(0);
+    } catch (e) {
+      this.#destroy();
+      throw new MysqlConnectionLostError(`Cannot send command: ${(e as Error).message}`, {
+        cause: e,
+      });
+    }
+  }
+
+  /**
+   * Waits, when the writer holds more than its high-water mark, until it
+   * has sent enough (a small command goes out without a wait).
+   */
   async #flush(signal: AbortSignal | undefined): Promise<void> {
     try {
       await this.#conn.writer.drain({ signal });
@@ -390,6 +450,11 @@ export class MysqlConnection implements AsyncDisposable {
         cause: e,
       });
     }
+  }
+
+  /** Whether the command just sent must wait for the writer with `#flush`. */
+  get #mustFlush(): boolean {
+    return this.#conn.writer.getWriteBufferSize() > this.#writeHigh;
   }
 
   /**
@@ -421,83 +486,113 @@ export class MysqlConnection implements AsyncDisposable {
   }
 
   /**
-   * Runs a response reader under a command. On a cancellation in the
-   * middle, the rest of the response goes to a recovery task (which takes
-   * over the command's hold on the connection); on any other failure that
-   * leaves the response half-read, the connection is closed.
+   * After a failure while `response` was being read: a cancellation in the
+   * middle hands the rest of the response to a recovery task (which takes
+   * over the command's hold on the connection); any other failure that
+   * leaves the response half-read closes the connection.
    */
-  async #guard<T>(
-    response: ResponseReader,
-    handOff: () => Permit,
-    fn: () => Promise<T>,
-  ): Promise<T> {
-    try {
-      return await fn();
-    } catch (e) {
-      if (!response.done && !this.#closed) {
-        if (isCancellation(e)) this.#recover(response, handOff());
-        else this.#destroy();
-      }
-      throw e;
+  #abandon(response: ResponseReader, e: unknown, handOff: () => Permit): void {
+    if (!response.done && !this.#closed) {
+      if (isCancellation(e)) this.#recover(response, handOff());
+      else this.#destroy();
     }
   }
 
-  /** Sends a query or an execute, and returns the response reader. */
-  async #start(
+  /**
+   * Sends a query or an execute, and returns the response reader: at once
+   * when nothing has to be waited for (a text query, or a statement already
+   * prepared, and a writer below its high-water mark).
+   */
+  #start(
     sql: string,
     params: readonly Param[] | undefined,
     signal: AbortSignal | undefined,
-  ): Promise<ResponseReader> {
+  ): ResponseReader | Promise<ResponseReader> {
     if (params === undefined) {
-      this.#send(new PacketBuilder(sql.length + 8).u8(COM.QUERY).string(sql).finish());
-      await this.#flush(signal);
-      return new ResponseReader(this.#packets, { deprecateEof: this.#deprecateEof, binary: false });
+      this.#begin().u8(COM.QUERY).string(sql);
+      return this.#sent(
+        new ResponseReader(this.#packets, {
+          deprecateEof: this.#deprecateEof,
+          binary: false,
+        }),
+        signal,
+      );
     }
-    const statement = await this.#prepare(sql, signal);
+    const statement = this.#statements.get(sql);
+    if (statement === undefined) {
+      return this.#prepare(sql, signal).then((prepared) => this.#execute(prepared, params, signal));
+    }
+    return this.#execute(statement, params, signal);
+  }
+
+  /** Sends the command built, then hands back `response` (once the writer has drained, if due). */
+  #sent(
+    response: ResponseReader,
+    signal: AbortSignal | undefined,
+  ): ResponseReader | Promise<ResponseReader> {
+    this.#send();
+    if (!this.#mustFlush) return response;
+    return this.#flush(signal).then(() => response);
+  }
+
+  #execute(
+    statement: Statement,
+    params: readonly Param[],
+    signal: AbortSignal | undefined,
+  ): ResponseReader | Promise<ResponseReader> {
+    statement.used = ++this.#uses;
     if (params.length !== statement.params) {
       throw new RangeError(
         `Cannot execute statement: it takes ${statement.params} parameters: ` +
           `current count is ${params.length}`,
       );
     }
-    const out = new PacketBuilder().u8(COM.STMT_EXECUTE).u32(statement.id).u8(0).u32(1);
+    const out = this.#begin().u8(COM.STMT_EXECUTE).u32(statement.id).u8(0).u32(1);
     if (params.length > 0) encodeParams(out, params);
-    this.#send(out.finish());
-    await this.#flush(signal);
-    return new ResponseReader(this.#packets, { deprecateEof: this.#deprecateEof, binary: true });
+    return this.#sent(
+      new ResponseReader(this.#packets, {
+        deprecateEof: this.#deprecateEof,
+        binary: true,
+        columnCache: statement,
+      }),
+      signal,
+    );
   }
 
   async #prepare(sql: string, signal: AbortSignal | undefined): Promise<Statement> {
-    const cached = this.#statements.get(sql);
-    if (cached) {
-      this.#statements.delete(sql); // most recently used goes last
-      this.#statements.set(sql, cached);
-      return cached;
-    }
-    this.#send(new PacketBuilder(sql.length + 8).u8(COM.STMT_PREPARE).string(sql).finish());
+    this.#begin().u8(COM.STMT_PREPARE).string(sql);
+    this.#send();
     await this.#flush(signal);
     try {
       const first = await this.#packets.read({ signal });
       if (first[0] === 0xff) throw parseError(first);
       const c = new PacketCursor(first, 1);
-      const statement = { id: c.u32(), columns: c.u16(), params: c.u16() };
+      const statement: Statement = { id: c.u32(), columns: c.u16(), params: c.u16(), used: 0 };
       for (const count of [statement.params, statement.columns]) {
         if (count === 0) continue;
         for (let i = 0; i < count; i++) parseColumn(await this.#packets.read({ signal }));
         if (!this.#deprecateEof) await this.#packets.read({ signal });
       }
       this.#statements.set(sql, statement);
-      if (this.#statements.size > MAX_STATEMENTS) {
-        const [oldSql, old] = this.#statements.entries().next().value!;
-        this.#statements.delete(oldSql);
-        this.#send(new PacketBuilder(5).u8(COM.STMT_CLOSE).u32(old.id).finish());
-      }
+      if (this.#statements.size > MAX_STATEMENTS) this.#evictStatement();
       return statement;
     } catch (e) {
       // A prepare cut short leaves definitions unread: the connection cannot go on.
       if (!(e instanceof MysqlError)) this.#destroy();
       throw e;
     }
+  }
+
+  /** Closes the least recently used statement (its close has no answer). */
+  #evictStatement(): void {
+    let oldest: [string, Statement] | undefined;
+    for (const entry of this.#statements) {
+      if (oldest === undefined || entry[1].used < oldest[1].used) oldest = entry;
+    }
+    const [sql, statement] = oldest!;
+    this.#statements.delete(sql);
+    this.#begin().u8(COM.STMT_CLOSE).u32(statement.id);
+    this.#send();
   }
 
   /**
@@ -545,21 +640,37 @@ export class MysqlConnection implements AsyncDisposable {
     options: CommandOptions | undefined,
   ): Promise<Result[]> {
     return this.#command(what, options, async (signal, handOff) => {
-      const response = await this.#start(sql, params, signal);
-      return await this.#guard(response, handOff, async () => {
+      let started = this.#start(sql, params, signal);
+      if (started instanceof Promise) started = await started;
+      const response = started;
+      try {
         const results: Result[] = [];
-        for (;;) {
+        while (!response.done) {
           const head = await response.nextSet(signal);
-          if (head === null) return results;
+          if (head === null) break;
           if (head.ok) {
             results.push({ ...head.ok, columns: [], rows: [] });
             continue;
           }
           const rows: Row[] = [];
-          await response.readRows(rows, signal);
-          results.push({ ...response.lastOk!, columns: head.columns, rows });
+          // The rows already received are read without a wait; the rest, as they come.
+          if (!response.takeRows(rows)) await response.readRows(rows, signal);
+          const ok = response.lastOk!;
+          results.push({
+            affectedRows: ok.affectedRows,
+            insertId: ok.insertId,
+            warningCount: ok.warningCount,
+            status: ok.status,
+            info: ok.info,
+            columns: head.columns,
+            rows,
+          });
         }
-      });
+        return results;
+      } catch (e) {
+        this.#abandon(response, e, handOff);
+        throw e;
+      }
     });
   }
 
@@ -574,55 +685,38 @@ export class MysqlConnection implements AsyncDisposable {
    * @returns The rows, as an async iterable.
    */
   rows(sql: string, params?: readonly Param[], options?: { signal?: AbortSignal }): RowStream {
-    let columns: Column[] = [];
-    return {
-      get columns() {
-        return columns;
-      },
-      [Symbol.asyncIterator]: () => this.#rowsOf(sql, params, options, (c) => columns = c),
-    };
+    const lease = { connection: this as MysqlConnection, release() {} };
+    return streamRows(() => Promise.resolve(lease), sql, params, options);
   }
 
-  async *#rowsOf(
-    sql: string,
-    params: readonly Param[] | undefined,
-    options: { signal?: AbortSignal } | undefined,
-    onColumns: (columns: Column[]) => void,
-  ): AsyncGenerator<Row> {
-    this.#checkOpen("stream rows");
-    const signal = options?.signal;
-    const permit = await this.#lock.acquire({ signal });
-    let response: ResponseReader | undefined;
-    let completed = false;
-    try {
-      this.#checkOpen("stream rows");
-      response = await this.#start(sql, params, signal);
-      const head = await response.nextSet(signal);
-      if (head !== null) {
-        onColumns(head.columns);
-        for (;;) {
-          const row = await response.nextRow(signal);
-          if (row === null) break;
-          yield row;
+  /** How a {@linkcode RowIterator} streams `sql` on this connection. */
+  #rowSource(sql: string, params: readonly Param[] | undefined): RowSource {
+    return {
+      open: async (signal) => {
+        this.#checkOpen("stream rows");
+        const permit = await this.#lock.acquire({ signal });
+        try {
+          this.#checkOpen("stream rows");
+          return { response: await this.#start(sql, params, signal), permit };
+        } catch (e) {
+          permit.release();
+          throw e;
         }
-        if (!response.done) {
-          throw new TypeError(
-            "Cannot stream rows: the statement must return one result: it returned more; use queryAll()",
-          );
+      },
+      failed: (e) => {
+        if (e instanceof MysqlConnectionLostError || e instanceof MysqlProtocolError) {
+          this.#destroy();
         }
-      }
-      completed = true;
-    } catch (e) {
-      if (e instanceof MysqlConnectionLostError || e instanceof MysqlProtocolError) this.#destroy();
-      throw e;
-    } finally {
-      if (!completed && response !== undefined && !response.done && !this.#closed) {
-        // Cancelled, or the loop was left early: the rest is killed and skipped in the background.
-        this.#recover(response, permit);
-      } else {
-        permit.release();
-      }
-    }
+      },
+      close: (response, permit) => {
+        if (!response.done && !this.#closed) {
+          // Cancelled, or the loop was left early: the rest is killed and skipped in the background.
+          this.#recover(response, permit);
+        } else {
+          permit.release();
+        }
+      },
+    };
   }
 
   /**
@@ -633,7 +727,8 @@ export class MysqlConnection implements AsyncDisposable {
    */
   async ping(options?: CommandOptions): Promise<void> {
     await this.#command("ping", options, async (signal) => {
-      this.#send(new Uint8Array([COM.PING]));
+      this.#begin().u8(COM.PING);
+      this.#send();
       await this.#flush(signal);
       try {
         const payload = await this.#packets.read({ signal });
@@ -673,5 +768,205 @@ export class MysqlConnection implements AsyncDisposable {
   /** Same as {@linkcode close}. */
   async [Symbol.asyncDispose](): Promise<void> {
     await this.close();
+  }
+}
+
+/** A connection lent for one streamed query, and how to give it back. */
+export interface RowsLease {
+  /** The connection. */
+  readonly connection: MysqlConnection;
+  /** Gives it back, once the stream is done with it. */
+  release(): void;
+}
+
+/**
+ * Streams a query's rows on a connection taken by `take` when the
+ * iteration starts, and released when it ends (after the connection's own
+ * hold is handed to a recovery, if the rows were left unfinished). What
+ * {@linkcode MysqlConnection.rows} and `MysqlPool.rows` both return.
+ *
+ * @param take Gives the connection (e.g. from a pool), cancellably.
+ * @param sql The query.
+ * @param params The parameters (binary protocol), or none (text protocol).
+ * @param options `signal` (for the whole iteration).
+ * @returns The rows, as an async iterable.
+ *
+ * @example
+ * ```ts ignore
+ * import { MysqlPool } from "./mod.ts";
+ * import { streamRows } from "./connection.ts";
+ *
+ * await using pool = new MysqlPool({ port: 3306, user: "app", password: "pw" });
+ * for await (const row of streamRows((signal) => pool.acquire({ signal }), "SELECT 1 AS n", [], {})) {
+ *   console.log(row.n);
+ * }
+ * ```
+ */
+export function streamRows(
+  take: (signal: AbortSignal | undefined) => Promise<RowsLease>,
+  sql: string,
+  params: readonly Param[] | undefined,
+  options: { signal?: AbortSignal } | undefined,
+): RowStream {
+  let columns: Column[] = [];
+  const signal = options?.signal;
+  return {
+    get columns() {
+      return columns;
+    },
+    [Symbol.asyncIterator]: () => {
+      let lease: RowsLease | undefined;
+      let source: RowSource | undefined;
+      return new RowIterator(
+        {
+          open: async (signal) => {
+            lease = await take(signal);
+            try {
+              source = rowSourceOf(lease.connection, sql, params);
+              return await source.open(signal);
+            } catch (e) {
+              lease.release();
+              throw e;
+            }
+          },
+          failed: (e) => source!.failed(e),
+          close: (response, permit) => {
+            source!.close(response, permit);
+            lease!.release();
+          },
+        },
+        signal,
+        (c) => columns = c,
+      );
+    },
+  };
+}
+
+/** What a {@linkcode RowIterator} needs from its connection. */
+interface RowSource {
+  /** Takes the connection and sends the query. */
+  open(signal: AbortSignal | undefined): Promise<{ response: ResponseReader; permit: Permit }>;
+  /** Told of a failure while the response was read (before `close`). */
+  failed(e: unknown): void;
+  /** Gives the connection back; the response may be unfinished. */
+  close(response: ResponseReader, permit: Permit): void;
+}
+
+const DONE: IteratorReturnResult<undefined> = Object.freeze({ done: true, value: undefined });
+
+/**
+ * The iterator of a streamed query: sends it at the first `next()`, then
+ * serves each row already received at once (a resolved promise, no task or
+ * generator step in between), and waits for the connection only when the
+ * next row has not arrived. Calls made while one waits are served in turn.
+ */
+class RowIterator implements AsyncIterator<Row> {
+  readonly #source: RowSource;
+  readonly #signal: AbortSignal | undefined;
+  readonly #onColumns: (columns: Column[]) => void;
+  #response: ResponseReader | undefined;
+  #permit: Permit | undefined;
+  #finished = false;
+  /** The call that waits, after which the next one runs. */
+  #waiting: Promise<unknown> | undefined;
+
+  constructor(
+    source: RowSource,
+    signal: AbortSignal | undefined,
+    onColumns: (columns: Column[]) => void,
+  ) {
+    this.#source = source;
+    this.#signal = signal;
+    this.#onColumns = onColumns;
+  }
+
+  next(): Promise<IteratorResult<Row>> {
+    if (this.#waiting !== undefined) return this.#after(() => this.next());
+    if (this.#finished) return Promise.resolve(DONE);
+    // An aborted signal ends the iteration even while rows are buffered.
+    if (this.#signal?.aborted) return Promise.reject(this.#fail(this.#signal.reason));
+    const response = this.#response;
+    if (response !== undefined) {
+      try {
+        const row = response.tryRow();
+        if (row !== undefined) {
+          if (row !== null) return Promise.resolve({ done: false, value: row });
+          this.#complete();
+          return Promise.resolve(DONE);
+        }
+      } catch (e) {
+        return Promise.reject(this.#fail(e));
+      }
+    }
+    return this.#wait(this.#slowNext());
+  }
+
+  return(): Promise<IteratorResult<Row>> {
+    if (this.#waiting !== undefined) return this.#after(() => this.return());
+    this.#end();
+    return Promise.resolve(DONE);
+  }
+
+  /** Runs `call` once the waiting call has settled. */
+  #after<T>(call: () => Promise<T>): Promise<T> {
+    const settled = () => call();
+    return this.#waiting!.then(settled, settled);
+  }
+
+  #wait<T>(promise: Promise<T>): Promise<T> {
+    const waiting = promise.finally(() => {
+      if (this.#waiting === waiting) this.#waiting = undefined;
+    });
+    this.#waiting = waiting;
+    return waiting;
+  }
+
+  async #slowNext(): Promise<IteratorResult<Row>> {
+    try {
+      let response = this.#response;
+      if (response === undefined) {
+        const opened = await this.#source.open(this.#signal);
+        this.#response = response = opened.response;
+        this.#permit = opened.permit;
+        const head = await response.nextSet(this.#signal);
+        if (head === null) {
+          this.#complete();
+          return DONE;
+        }
+        this.#onColumns(head.columns);
+      }
+      let row = response.tryRow();
+      if (row === undefined) row = await response.nextRow(this.#signal);
+      if (row !== null) return { done: false, value: row };
+      this.#complete();
+      return DONE;
+    } catch (e) {
+      throw this.#fail(e);
+    }
+  }
+
+  /** The end of the rows: the response must be over too. */
+  #complete(): void {
+    if (!this.#response!.done) {
+      throw this.#fail(
+        new TypeError(
+          "Cannot stream rows: the statement must return one result: it returned more; use queryAll()",
+        ),
+      );
+    }
+    this.#end();
+  }
+
+  #fail(e: unknown): unknown {
+    if (this.#response !== undefined && !this.#finished) this.#source.failed(e);
+    this.#end();
+    return e;
+  }
+
+  /** Ends the iteration: gives the connection back (once). */
+  #end(): void {
+    if (this.#finished) return;
+    this.#finished = true;
+    if (this.#response !== undefined) this.#source.close(this.#response, this.#permit!);
   }
 }

@@ -13,8 +13,10 @@ import {
   type ConnectOptions,
   MysqlConnection,
   type Result,
+  type RowStream,
+  streamRows,
 } from "./connection.ts";
-import type { Param, Row } from "./types.ts";
+import type { Param } from "./types.ts";
 
 /** Settings of a {@linkcode MysqlPool}: how to connect, and how many at once. */
 export interface PoolOptions extends ConnectOptions {
@@ -77,44 +79,48 @@ export class MysqlPool implements AsyncDisposable {
    * @throws {InvalidStateError} If the pool is closed.
    */
   async acquire(options?: { signal?: AbortSignal }): Promise<PooledConnection> {
-    this.#checkOpen();
-    const permit = await this.#permits.acquire({ signal: options?.signal });
-    let connection: MysqlConnection | undefined;
-    try {
-      this.#checkOpen();
-      while (connection === undefined && this.#idle.length > 0) {
-        const idle = this.#idle.pop()!;
-        if (idle.closed) this.#open.delete(idle);
-        else connection = idle;
-      }
-      if (connection === undefined) {
-        connection = await MysqlConnection.connect({ ...this.#options, signal: options?.signal });
-        this.#open.add(connection);
-      }
-    } catch (e) {
-      permit.release();
-      throw e;
-    }
-    return this.#lend(connection, permit);
-  }
-
-  #lend(connection: MysqlConnection, permit: Permit): PooledConnection {
+    const [connection, permit] = await this.#take(options?.signal);
     let released = false;
     const release = () => {
       if (released) return;
       released = true;
-      if (connection.closed) this.#open.delete(connection);
-      else if (this.#closed) {
-        this.#open.delete(connection);
-        void connection.close();
-      } else this.#idle.push(connection);
-      permit.release();
+      this.#giveBack(connection, permit);
     };
     return {
       connection,
       release,
       [Symbol.asyncDispose]: () => Promise.resolve(release()),
     };
+  }
+
+  /** Takes a permit, then an idle connection or a new one. */
+  async #take(signal: AbortSignal | undefined): Promise<[MysqlConnection, Permit]> {
+    this.#checkOpen();
+    const permit = await this.#permits.acquire({ signal });
+    try {
+      this.#checkOpen();
+      while (this.#idle.length > 0) {
+        const idle = this.#idle.pop()!;
+        if (!idle.closed) return [idle, permit];
+        this.#open.delete(idle);
+      }
+      const connection = await MysqlConnection.connect({ ...this.#options, signal });
+      this.#open.add(connection);
+      return [connection, permit];
+    } catch (e) {
+      permit.release();
+      throw e;
+    }
+  }
+
+  /** Puts a connection back (or drops it, when it is closed or the pool is), and its permit. */
+  #giveBack(connection: MysqlConnection, permit: Permit): void {
+    if (connection.closed) this.#open.delete(connection);
+    else if (this.#closed) {
+      this.#open.delete(connection);
+      void connection.close();
+    } else this.#idle.push(connection);
+    permit.release();
   }
 
   #checkOpen(): void {
@@ -130,8 +136,12 @@ export class MysqlPool implements AsyncDisposable {
    * @returns The result.
    */
   async query(sql: string, params?: readonly Param[], options?: CommandOptions): Promise<Result> {
-    await using lease = await this.acquire(options);
-    return await lease.connection.query(sql, params, options);
+    const [connection, permit] = await this.#take(options?.signal);
+    try {
+      return await connection.query(sql, params, options);
+    } finally {
+      this.#giveBack(connection, permit);
+    }
   }
 
   /**
@@ -147,8 +157,12 @@ export class MysqlPool implements AsyncDisposable {
     params?: readonly Param[],
     options?: CommandOptions,
   ): Promise<Result[]> {
-    await using lease = await this.acquire(options);
-    return await lease.connection.queryAll(sql, params, options);
+    const [connection, permit] = await this.#take(options?.signal);
+    try {
+      return await connection.queryAll(sql, params, options);
+    } finally {
+      this.#giveBack(connection, permit);
+    }
   }
 
   /**
@@ -159,13 +173,8 @@ export class MysqlPool implements AsyncDisposable {
    * @param options `signal`.
    * @returns The rows.
    */
-  async *rows(
-    sql: string,
-    params?: readonly Param[],
-    options?: { signal?: AbortSignal },
-  ): AsyncGenerator<Row> {
-    await using lease = await this.acquire(options);
-    yield* lease.connection.rows(sql, params, options);
+  rows(sql: string, params?: readonly Param[], options?: { signal?: AbortSignal }): RowStream {
+    return streamRows((signal) => this.acquire({ signal }), sql, params, options);
   }
 
   /** Closes every idle connection, and each busy one once it is given back. */

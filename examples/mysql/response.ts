@@ -115,6 +115,30 @@ function rowDecoder(columns: Column[], binary: boolean): RowDecoder {
   return decode;
 }
 
+/**
+ * What a prepared statement remembers of its last result set's columns:
+ * the definition packets as they came, and what was made of them. When
+ * the next execution sends the same packets, the columns and the row
+ * decoder are reused instead of parsed and looked up again.
+ */
+export interface ColumnCache {
+  /** The column definition packets' payloads (copies). */
+  packets: Uint8Array[];
+  /** The columns they define. */
+  columns: Column[];
+  /** The row decoder for them. */
+  decode: RowDecoder;
+}
+
+/** Whether `bytes[start, end)` holds the same bytes as `known`. */
+function sameBytes(known: Uint8Array, bytes: Uint8Array, start: number, end: number): boolean {
+  if (known.length !== end - start) return false;
+  for (let i = 0; i < known.length; i++) {
+    if (known[i] !== bytes[start + i]) return false;
+  }
+  return true;
+}
+
 /** The parts of a response, in the order they come. */
 type Stage = "head" | "columns" | "columnsEof" | "rows" | "done";
 
@@ -126,9 +150,21 @@ export interface ResultHead {
   ok?: OkInfo;
 }
 
+/** Options of a {@linkcode ResponseReader}. */
+export interface ResponseOptions {
+  /** Whether `CLIENT_DEPRECATE_EOF` was agreed. */
+  deprecateEof: boolean;
+  /** Whether this is a `COM_STMT_EXECUTE` response (binary rows). */
+  binary: boolean;
+  /** The statement's column cache, read and updated (binary responses). */
+  columnCache?: { current?: ColumnCache };
+}
+
 /**
- * Reads one command's response, packet by packet, with a state that only
- * moves once a packet is whole.
+ * Reads one command's response with a state that only moves once a packet
+ * is whole. The packets already received are handled synchronously (a
+ * result set's rows in one loop); it waits only when the next packet has
+ * not arrived yet.
  *
  * @example
  * ```ts
@@ -150,9 +186,14 @@ export class ResponseReader {
   readonly #packets: PacketReader;
   readonly #deprecateEof: boolean;
   readonly #binary: boolean;
+  readonly #cache: { current?: ColumnCache } | undefined;
   #stage: Stage = "head";
   #columnCount = 0;
   #columns: Column[] = [];
+  /** Whether a column definition differed from the cache's. */
+  #fresh = false;
+  /** Copies of the column definitions read, for the cache, when they differ from it. */
+  #rawColumns: Uint8Array[] | undefined;
   #decode: RowDecoder | undefined;
   /** The OK that closed the last result set. */
   lastOk: OkInfo | undefined;
@@ -162,12 +203,14 @@ export class ResponseReader {
    *
    * @param packets The connection's packet reader, its sequence id set.
    * @param options `deprecateEof` when `CLIENT_DEPRECATE_EOF` was agreed;
-   *   `binary` for a `COM_STMT_EXECUTE` response.
+   *   `binary` for a `COM_STMT_EXECUTE` response, with the statement's
+   *   `columnCache`.
    */
-  constructor(packets: PacketReader, options: { deprecateEof: boolean; binary: boolean }) {
+  constructor(packets: PacketReader, options: ResponseOptions) {
     this.#packets = packets;
     this.#deprecateEof = options.deprecateEof;
     this.#binary = options.binary;
+    this.#cache = options.columnCache;
   }
 
   /** Whether the whole response has been read. */
@@ -198,12 +241,18 @@ export class ResponseReader {
    * @throws {MysqlError} If the server answered with an ERR packet.
    */
   async nextSet(signal?: AbortSignal): Promise<ResultHead | null> {
+    const options = signal === undefined ? undefined : { signal };
+    const packets = this.#packets;
     while (this.#stage === "rows" || this.#stage === "columns" || this.#stage === "columnsEof") {
-      if (this.#stage === "rows") await this.nextRow(signal);
-      else await this.#readColumns(signal);
+      if (this.#stage === "rows") {
+        if (this.tryRow(false) === undefined) await packets.fill(options);
+      } else {
+        await this.#readColumns(options);
+      }
     }
     if (this.#stage === "done") return null;
-    const payload = await this.#packets.read({ signal });
+    while (!packets.next()) await packets.fill(options);
+    const payload = packets.payload();
     const first = payload[0];
     if (first === 0x00) {
       const ok = parseOk(payload);
@@ -221,21 +270,43 @@ export class ResponseReader {
     }
     this.#columnCount = new PacketCursor(payload).lenencInt();
     this.#columns = [];
+    this.#fresh = false;
+    this.#rawColumns = undefined;
     this.#decode = undefined;
     this.#stage = "columns";
-    await this.#readColumns(signal);
+    await this.#readColumns(options);
     return { columns: this.#columns };
   }
 
-  async #readColumns(signal: AbortSignal | undefined): Promise<void> {
+  async #readColumns(options: { signal: AbortSignal } | undefined): Promise<void> {
+    const packets = this.#packets;
+    const cached = this.#cache?.current;
+    const known = cached !== undefined && cached.columns.length === this.#columnCount
+      ? cached
+      : undefined;
     while (this.#stage === "columns" && this.#columns.length < this.#columnCount) {
-      const payload = await this.#packets.read({ signal });
-      if (payload[0] === 0xff) this.#fail(payload);
-      this.#columns.push(parseColumn(payload));
+      if (!packets.next()) {
+        await packets.fill(options);
+        continue;
+      }
+      const bytes = packets.bytes, start = packets.start, end = packets.end;
+      if (bytes[start] === 0xff) this.#fail(packets.payload());
+      const i = this.#columns.length;
+      if (known !== undefined && !this.#fresh && sameBytes(known.packets[i], bytes, start, end)) {
+        this.#columns.push(known.columns[i]);
+      } else {
+        this.#fresh = true;
+        this.#columns.push(parseColumn(packets.payload()));
+        if (this.#cache !== undefined) {
+          // Keep a copy (a view would hold the whole chunk it came in).
+          (this.#rawColumns ??= known?.packets.slice(0, i) ?? []).push(bytes.slice(start, end));
+        }
+      }
     }
     if (this.#stage === "columns") this.#stage = this.#deprecateEof ? "rows" : "columnsEof";
     if (this.#stage === "columnsEof") {
-      const payload = await this.#packets.read({ signal });
+      while (!packets.next()) await packets.fill(options);
+      const payload = packets.payload();
       if (payload[0] !== 0xfe) {
         this.#stage = "done";
         throw new MysqlProtocolError(
@@ -245,7 +316,44 @@ export class ResponseReader {
       }
       this.#stage = "rows";
     }
-    this.#decode = rowDecoder(this.#columns, this.#binary);
+    if (known !== undefined && !this.#fresh) {
+      this.#decode = known.decode;
+    } else {
+      this.#decode = rowDecoder(this.#columns, this.#binary);
+      if (this.#cache !== undefined && this.#rawColumns !== undefined) {
+        this.#cache.current = {
+          packets: this.#rawColumns,
+          columns: this.#columns,
+          decode: this.#decode,
+        };
+      }
+    }
+    this.#rawColumns = undefined;
+  }
+
+  /**
+   * Reads the next row of the current result set if its packet has
+   * arrived, without waiting.
+   *
+   * @param decode Whether to make the row (`false` to skip it).
+   * @returns The row (`true` when skipped); `null` at the end of the
+   *   result set; `undefined` when the packet has not arrived yet.
+   * @throws {MysqlError} If the server sent an ERR instead of a row.
+   */
+  tryRow(decode: false): true | null | undefined;
+  tryRow(decode?: true): Row | null | undefined;
+  tryRow(decode = true): Row | true | null | undefined {
+    if (this.#stage !== "rows") return null;
+    const packets = this.#packets;
+    if (!packets.next()) return undefined;
+    const bytes = packets.bytes, start = packets.start, end = packets.end;
+    const first = bytes[start];
+    if (first === 0xfe && end - start < MAX_PACKET_PART) {
+      this.#endRows(packets.payload());
+      return null;
+    }
+    if (first === 0xff) this.#fail(packets.payload());
+    return decode ? this.#decode!(bytes, start, end) : true;
   }
 
   /**
@@ -256,14 +364,16 @@ export class ResponseReader {
    * @throws {MysqlError} If the server sent an ERR instead of a row (e.g. the query was killed).
    */
   async nextRow(signal?: AbortSignal): Promise<Row | null> {
-    if (this.#stage !== "rows") return null;
-    const payload = await this.#packets.read(signal === undefined ? undefined : { signal });
-    return this.#row(payload);
+    for (;;) {
+      const row = this.tryRow();
+      if (row !== undefined) return row;
+      await this.#packets.fill(signal === undefined ? undefined : { signal });
+    }
   }
 
   /**
-   * Reads the rest of the current result set into `rows` (one loop, rather
-   * than one call per row).
+   * Reads the rest of the current result set into `rows`: every row that
+   * has arrived in one synchronous loop, waiting only for more bytes.
    *
    * @param rows Where to append the rows.
    * @param signal Cancels the read; the rows read so far stay in `rows`.
@@ -271,31 +381,53 @@ export class ResponseReader {
    */
   async readRows(rows: Row[], signal?: AbortSignal): Promise<void> {
     const options = signal === undefined ? undefined : { signal };
+    const packets = this.#packets;
     while (this.#stage === "rows") {
-      const row = this.#row(await this.#packets.read(options));
-      if (row !== null) rows.push(row);
+      if (!packets.next()) {
+        await packets.fill(options);
+        continue;
+      }
+      const bytes = packets.bytes, start = packets.start, end = packets.end;
+      const first = bytes[start];
+      if (first === 0xfe && end - start < MAX_PACKET_PART) {
+        this.#endRows(packets.payload());
+      } else {
+        if (first === 0xff) this.#fail(packets.payload());
+        rows.push(this.#decode!(bytes, start, end));
+      }
     }
   }
 
-  /** A row packet's row, or `null` (the state moved on) for the packet that ends the set. */
-  #row(payload: Uint8Array): Row | null {
-    const first = payload[0];
-    if (first === 0xfe && payload.length < MAX_PACKET_PART) {
-      if (this.#deprecateEof) {
-        const ok = parseOk(payload);
-        this.lastOk = ok;
-        this.#endSet(ok.status);
-      } else {
-        const c = new PacketCursor(payload, 1);
-        const warningCount = c.remaining >= 2 ? c.u16() : 0;
-        const status = c.remaining >= 2 ? c.u16() : 0;
-        this.lastOk = { affectedRows: 0, insertId: 0, warningCount, status, info: "" };
-        this.#endSet(status);
-      }
-      return null;
+  /**
+   * Reads the rows of the current result set that have arrived into
+   * `rows`, without waiting.
+   *
+   * @param rows Where to append the rows.
+   * @returns Whether the result set's rows are over.
+   * @throws {MysqlError} If the server sent an ERR instead of a row.
+   */
+  takeRows(rows: Row[]): boolean {
+    for (;;) {
+      const row = this.tryRow();
+      if (row === undefined) return false;
+      if (row === null) return true;
+      rows.push(row);
     }
-    if (first === 0xff) this.#fail(payload);
-    return this.#decode!(payload);
+  }
+
+  /** Handles the packet that ends a result set's rows (an EOF, or an OK with `CLIENT_DEPRECATE_EOF`). */
+  #endRows(payload: Uint8Array): void {
+    if (this.#deprecateEof) {
+      const ok = parseOk(payload);
+      this.lastOk = ok;
+      this.#endSet(ok.status);
+    } else {
+      const c = new PacketCursor(payload, 1);
+      const warningCount = c.remaining >= 2 ? c.u16() : 0;
+      const status = c.remaining >= 2 ? c.u16() : 0;
+      this.lastOk = { affectedRows: 0, insertId: 0, warningCount, status, info: "" };
+      this.#endSet(status);
+    }
   }
 
   /**
@@ -305,10 +437,11 @@ export class ResponseReader {
    * @param signal Cancels the read.
    */
   async skipAll(signal?: AbortSignal): Promise<void> {
+    const options = signal === undefined ? undefined : { signal };
     while (this.#stage !== "done") {
       try {
         if (this.#stage === "rows") {
-          while (await this.nextRow(signal) !== null);
+          while (this.tryRow(false) === undefined) await this.#packets.fill(options);
         } else {
           await this.nextSet(signal);
         }

@@ -12,7 +12,7 @@
  * @module
  */
 
-import { PacketBuilder, PacketCursor, utf8 } from "./buffer.ts";
+import { type PacketBuilder, PacketCursor, utf8 } from "./buffer.ts";
 import { MysqlProtocolError } from "./errors.ts";
 
 /** A value read from a result set. */
@@ -140,67 +140,121 @@ function parseIntText(b: Uint8Array, start: number, end: number): number {
   return sign * n;
 }
 
-function bitValue(bytes: Uint8Array): bigint {
+function bitValue(bytes: Uint8Array, start: number, end: number): bigint {
   let n = 0n;
-  for (const b of bytes) n = (n << 8n) | BigInt(b);
+  for (let i = start; i < end; i++) n = (n << 8n) | BigInt(bytes[i]);
   return n;
 }
 
-type TextDecoderFn = (b: Uint8Array, start: number, end: number) => Value;
+/** How a text-protocol value is decoded, by column. */
+const Text = { STRING: 0, INT: 1, BIGINT: 2, FLOAT: 3, BYTES: 4, BIT: 5, NULL: 6 } as const;
 
-function textDecoderFor(col: Column): TextDecoderFn {
-  if (isBytes(col)) return (b, s, e) => b.slice(s, e);
+function textKind(col: Column): number {
+  if (isBytes(col)) return Text.BYTES;
   switch (col.type) {
     case ColumnType.TINY:
     case ColumnType.SHORT:
     case ColumnType.LONG:
     case ColumnType.INT24:
     case ColumnType.YEAR:
-      return parseIntText;
+      return Text.INT;
     case ColumnType.LONGLONG:
-      // Up to 15 digits a double holds the value exactly: skip the string.
-      return (b, s, e) => e - s <= 15 ? BigInt(parseIntText(b, s, e)) : BigInt(utf8(b, s, e));
+      return Text.BIGINT;
     case ColumnType.FLOAT:
     case ColumnType.DOUBLE:
-      return (b, s, e) => Number(utf8(b, s, e));
+      return Text.FLOAT;
     case ColumnType.BIT:
-      return (b, s, e) => bitValue(b.subarray(s, e));
+      return Text.BIT;
     case ColumnType.NULL:
-      return () => null;
+      return Text.NULL;
     default: // text, DECIMAL, dates and times, ENUM, SET, JSON: their text
-      return utf8;
+      return Text.STRING;
   }
 }
 
 /**
- * The fields of an object literal making a row: column names as keys (a
- * later column of the same name wins), `value(i)` as the values. Every row
- * of a result set then shares one shape, cheaper to make, hold and collect
- * than objects grown key by key.
+ * A function making a row from its values in column order: the column
+ * names as keys (a later column of the same name wins, in the place of the
+ * first), own data properties even for `"__proto__"`.
+ *
+ * Each row is a copy of one template object made by `JSON.parse`, which
+ * makes objects in V8's fast layout whatever their width, so every row of
+ * a result set shares one layout with its fields inside the object (rows
+ * grown key by key get an extra array for their fields past the fourth,
+ * and turn into slow dictionaries past a dozen or so). The values then go
+ * in through call sites of their own for the first columns, each of which
+ * sees one key per result set.
  */
-function rowFields(names: readonly string[], value: (i: number) => string): string {
-  const seen = new Map<string, number>();
-  names.forEach((name, i) => seen.set(name, i));
-  // A computed key, unlike a literal one, never sets the prototype ("__proto__").
-  const key = (name: string) => name === "__proto__" ? `["__proto__"]` : JSON.stringify(name);
-  return [...seen].map(([name, i]) => `${key(name)}: ${value(i)}`).join(", ");
-}
-
-/** A function making a row from its values in column order. */
-function rowFactory(names: readonly string[]): (values: Value[]) => Row {
-  return new Function("v", `return { ${rowFields(names, (i) => `v[${i}]`)} };`) as (
-    values: Value[],
-  ) => Row;
-}
-
-/** Turns a result set's row packets into rows. */
-export interface RowDecoder {
-  /** Decodes one row packet. */
-  (payload: Uint8Array): Row;
+function rowMaker(names: readonly string[]): (values: readonly Value[]) => Row {
+  const n = names.length;
+  const template: Row = JSON.parse(
+    `{${[...new Set(names)].map((name) => `${JSON.stringify(name)}:null`).join(",")}}`,
+  );
+  const [k0, k1, k2, k3, k4, k5, k6, k7] = names;
+  return (v) => {
+    const row: Row = { ...template };
+    if (n > 0) row[k0] = v[0];
+    if (n > 1) row[k1] = v[1];
+    if (n > 2) row[k2] = v[2];
+    if (n > 3) row[k3] = v[3];
+    if (n > 4) row[k4] = v[4];
+    if (n > 5) row[k5] = v[5];
+    if (n > 6) row[k6] = v[6];
+    if (n > 7) row[k7] = v[7];
+    for (let i = 8; i < n; i++) row[names[i]] = v[i];
+    return row;
+  };
 }
 
 /**
- * A decoder of text-protocol rows (`COM_QUERY`) for these columns.
+ * The value of a DOUBLE or FLOAT written as text. With at most 15
+ * significant digits and no exponent the digits are exact as a double and
+ * one division by an exact power of ten rounds correctly, as `Number()`
+ * does; anything else goes through `Number()`.
+ */
+function parseFloatText(b: Uint8Array, start: number, end: number): number {
+  let i = start, sign = 1;
+  if (b[i] === 0x2d) {
+    sign = -1;
+    i++;
+  }
+  let digits = 0, n = 0, scale = 1, point = false;
+  for (; i < end; i++) {
+    const c = b[i];
+    if (c === 0x2e && !point) {
+      point = true;
+      continue;
+    }
+    const d = c - 0x30;
+    if (d < 0 || d > 9 || ++digits > 15) return Number(utf8(b, start, end));
+    n = n * 10 + d;
+    if (point) scale *= 10;
+  }
+  if (digits === 0) return Number(utf8(b, start, end));
+  return sign * (n / scale);
+}
+
+/**
+ * Turns a row packet of a result set into a row. The payload is
+ * `bytes[start, end)`, so that rows are decoded where the packet reader
+ * holds them; nothing of `bytes` is kept.
+ */
+export interface RowDecoder {
+  /** Decodes one row packet. */
+  (bytes: Uint8Array, start: number, end: number): Row;
+}
+
+function short(column: Column, n: number, pos: number, end: number): never {
+  throw new MysqlProtocolError(
+    `Cannot read row: column ${JSON.stringify(column.name)} needs ${n} bytes at ` +
+      `offset ${pos}, but the packet ends at offset ${end}`,
+  );
+}
+
+/**
+ * A decoder of text-protocol rows (`COM_QUERY`) for these columns: how
+ * each column decodes is decided once, and the values of a row are
+ * gathered in one reused array before the row is made.
  *
  * @param columns The result set's columns.
  * @returns The row decoder.
@@ -213,37 +267,59 @@ export interface RowDecoder {
  * const col = (name: string, type: number): Column =>
  *   ({ name, type, table: "", schema: "", flags: 0, charset: 45, length: 0, decimals: 0 });
  * const decode = textRowDecoder([col("n", ColumnType.LONGLONG), col("s", ColumnType.VAR_STRING)]);
- * assertEquals(decode(new Uint8Array([2, 52, 50, 0xfb])), { n: 42n, s: null });
+ * assertEquals(decode(new Uint8Array([2, 52, 50, 0xfb]), 0, 4), { n: 42n, s: null });
  * ```
  */
 export function textRowDecoder(columns: readonly Column[]): RowDecoder {
-  // One function per result set, with a call site per column (each stays
-  // monomorphic) and the row made as one object literal.
   const count = columns.length;
-  const lines = ["let pos = 0, len = 0;"];
-  for (let i = 0; i < count; i++) {
-    lines.push(
-      `let v${i} = null;`,
-      `len = p[pos++];`,
-      `if (len !== 0xfb) {`,
-      `  if (len > 0xfa || len === undefined) { const c = cursor(p, pos - 1); len = c.lenencInt(); pos = c.pos; }`,
-      `  if (pos + len > p.length) short(${i}, len, pos, p.length);`,
-      `  v${i} = d[${i}](p, pos, pos + len);`,
-      `  pos += len;`,
-      `}`,
-    );
-  }
-  lines.push(`return { ${rowFields(columns.map((c) => c.name), (i) => `v${i}`)} };`);
-  const decoders = columns.map(textDecoderFor);
-  const short = (i: number, len: number, pos: number, size: number): never => {
-    throw new MysqlProtocolError(
-      `Cannot read row: column ${JSON.stringify(columns[i].name)} needs ${len} bytes at ` +
-        `offset ${pos}, but the packet has ${size} bytes`,
-    );
+  const kinds = Uint8Array.from(columns, textKind);
+  const values: Value[] = new Array(count).fill(null);
+  const make = rowMaker(columns.map((c) => c.name));
+  return (p, start, end) => {
+    let pos = start;
+    for (let i = 0; i < count; i++) {
+      if (pos >= end) short(columns[i], 1, pos, end);
+      let len = p[pos++];
+      if (len === 0xfb) {
+        values[i] = null;
+        continue;
+      }
+      if (len > 0xfa) {
+        const c = new PacketCursor(p, pos - 1, end);
+        len = c.lenencInt();
+        pos = c.pos;
+      }
+      const stop = pos + len;
+      if (stop > end) short(columns[i], len, pos, end);
+      let v: Value;
+      switch (kinds[i]) {
+        case Text.INT:
+          v = parseIntText(p, pos, stop);
+          break;
+        case Text.BIGINT:
+          // Up to 15 characters a double holds the value exactly: skip the string.
+          v = len <= 15 ? BigInt(parseIntText(p, pos, stop)) : BigInt(utf8(p, pos, stop));
+          break;
+        case Text.FLOAT:
+          v = parseFloatText(p, pos, stop);
+          break;
+        case Text.BYTES:
+          v = p.slice(pos, stop);
+          break;
+        case Text.BIT:
+          v = bitValue(p, pos, stop);
+          break;
+        case Text.NULL:
+          v = null;
+          break;
+        default:
+          v = utf8(p, pos, stop);
+      }
+      values[i] = v;
+      pos = stop;
+    }
+    return make(values);
   };
-  const cursor = (p: Uint8Array, pos: number) => new PacketCursor(p, pos);
-  const make = new Function("d", "cursor", "short", `return (p) => {\n${lines.join("\n")}\n};`);
-  return make(decoders, cursor, short) as RowDecoder;
 }
 
 const pad = (n: number, width = 2) => String(n).padStart(width, "0");
@@ -306,7 +382,10 @@ function binaryDecoderFor(col: Column): BinaryDecoderFn {
         return negative ? `-${text}` : text;
       };
     case ColumnType.BIT:
-      return (c) => bitValue(c.lenencBytes());
+      return (c) => {
+        const b = c.lenencBytes();
+        return bitValue(b, 0, b.length);
+      };
     case ColumnType.NULL:
       return () => null;
     default: // text, DECIMAL, ENUM, SET, JSON: a length-encoded string
@@ -329,21 +408,23 @@ function binaryDecoderFor(col: Column): BinaryDecoderFn {
  *   ({ name, type, table: "", schema: "", flags: 0, charset: 45, length: 0, decimals: 0 });
  * const decode = binaryRowDecoder([col("n", ColumnType.LONG), col("s", ColumnType.VAR_STRING)]);
  * // header 0x00, NULL bitmap (offset 2: column 1 is bit 3), then 42 as 4 bytes
- * assertEquals(decode(new Uint8Array([0, 0b1000, 42, 0, 0, 0])), { n: 42, s: null });
+ * assertEquals(decode(new Uint8Array([0, 0b1000, 42, 0, 0, 0]), 0, 6), { n: 42, s: null });
  * ```
  */
 export function binaryRowDecoder(columns: readonly Column[]): RowDecoder {
   const decoders = columns.map(binaryDecoderFor);
   const count = columns.length;
   const bitmapSize = (count + 7 + 2) >> 3;
-  const make = rowFactory(columns.map((c) => c.name));
-  return (payload) => {
-    const c = new PacketCursor(payload, 1);
-    const bitmap = c.bytesN(bitmapSize);
-    const values: Value[] = new Array(count);
+  const values: Value[] = new Array(count).fill(null);
+  const make = rowMaker(columns.map((c) => c.name));
+  return (p, start, end) => {
+    const c = new PacketCursor(p, start + 1, end);
+    c.need(bitmapSize, "a row's NULL bitmap");
+    const bitmap = c.pos;
+    c.pos += bitmapSize;
     for (let i = 0; i < count; i++) {
       const bit = i + 2;
-      values[i] = (bitmap[bit >> 3] & (1 << (bit & 7))) !== 0 ? null : decoders[i](c);
+      values[i] = (p[bitmap + (bit >> 3)] & (1 << (bit & 7))) !== 0 ? null : decoders[i](c);
     }
     return make(values);
   };
@@ -381,26 +462,19 @@ function describe(value: unknown): string {
  * ```
  */
 export function encodeParams(out: PacketBuilder, params: readonly Param[]): void {
-  const bitmap = new Uint8Array((params.length + 7) >> 3);
-  params.forEach((p, i) => {
-    if (p === null) bitmap[i >> 3] |= 1 << (i & 7);
-  });
-  out.bytes(bitmap).u8(1);
-  const values = new PacketBuilder();
-  params.forEach((p, i) => {
+  const n = params.length;
+  const bitmap = out.length;
+  out.zeros((n + 7) >> 3).u8(1);
+  let nulls = 0;
+  for (let i = 0; i < n; i++) {
+    const p = params[i];
     if (p === null) {
+      nulls |= 1 << (i & 7);
       out.u8(ColumnType.NULL).u8(0);
-    } else if (typeof p === "boolean") {
-      out.u8(ColumnType.TINY).u8(0);
-      values.u8(p ? 1 : 0);
     } else if (typeof p === "number") {
-      if (Number.isSafeInteger(p)) {
-        out.u8(ColumnType.LONGLONG).u8(0);
-        values.u64(BigInt(p));
-      } else {
-        out.u8(ColumnType.DOUBLE).u8(0);
-        values.f64(p);
-      }
+      out.u8(Number.isSafeInteger(p) ? ColumnType.LONGLONG : ColumnType.DOUBLE).u8(0);
+    } else if (typeof p === "string") {
+      out.u8(ColumnType.VAR_STRING).u8(0);
     } else if (typeof p === "bigint") {
       if (p < MIN_I64 || p > MAX_U64) {
         throw new RangeError(
@@ -408,19 +482,36 @@ export function encodeParams(out: PacketBuilder, params: readonly Param[]): void
         );
       }
       out.u8(ColumnType.LONGLONG).u8(p > MAX_I64 ? 0x80 : 0);
-      values.u64(p);
-    } else if (typeof p === "string") {
-      out.u8(ColumnType.VAR_STRING).u8(0);
-      values.lenencString(p);
+    } else if (typeof p === "boolean") {
+      out.u8(ColumnType.TINY).u8(0);
     } else if (p instanceof Uint8Array) {
       out.u8(ColumnType.BLOB).u8(0);
-      values.lenencBytes(p);
     } else {
       throw new TypeError(
         `Cannot encode parameter ${i}: it must be null, a boolean, number, bigint, string ` +
           `or Uint8Array: current value is ${describe(p)}`,
       );
     }
-  });
-  out.bytes(values.finish());
+    if ((i & 7) === 7 || i === n - 1) {
+      out.setU8(bitmap + (i >> 3), nulls);
+      nulls = 0;
+    }
+  }
+  // The values, after all the types; NULLs have none.
+  for (let i = 0; i < n; i++) {
+    const p = params[i];
+    if (p === null) continue;
+    if (typeof p === "number") {
+      if (Number.isSafeInteger(p)) out.i64(p);
+      else out.f64(p);
+    } else if (typeof p === "string") {
+      out.lenencString(p);
+    } else if (typeof p === "bigint") {
+      out.u64(p);
+    } else if (typeof p === "boolean") {
+      out.u8(p ? 1 : 0);
+    } else {
+      out.lenencBytes(p as Uint8Array);
+    }
+  }
 }

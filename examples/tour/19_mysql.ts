@@ -3,7 +3,7 @@
  * run `SELECT Host, User FROM mysql.user`, fetch every row, close; two such
  * jobs at once with `wait`. Each `await` is network I/O, during which the
  * other job runs. Here the client is the examples' own
- * (`examples/mysql/`, on `openConnection` and `readExactly`), and the
+ * (`examples/mysql/`, on `openConnection` and the reader's `read`), and the
  * second job uses a wrong password, to show a server error arriving as a
  * typed `MysqlError` in its own task while the first job succeeds.
  *
