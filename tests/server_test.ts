@@ -426,7 +426,7 @@ Deno.test("startServer rejects bad arguments with errors naming the value", asyn
     [
       () => startServer(5 as unknown as () => void),
       TypeError,
-      "Cannot start server: 'handler' must be a function: current value is number",
+      "Cannot start server: 'handler' must be a function: current value is 5",
     ],
     [
       () => startServer(echo, { port: -1 }),

@@ -204,7 +204,7 @@ Deno.test("bad arguments are typed errors", async () => {
   // @ts-expect-error: testing bad input
   await assertRejects(() => timeout("10", () => 1), TypeError, "current value is 10");
   // @ts-expect-error: testing bad input
-  await assertRejects(() => timeout(10, null), TypeError, "expected a function");
+  await assertRejects(() => timeout(10, null), TypeError, "'fn' must be a function");
   // @ts-expect-error: testing bad input
   await assertRejects(() => timeoutAt("soon", () => 1), TypeError, "'when'");
 });

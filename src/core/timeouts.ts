@@ -9,7 +9,7 @@ import { cancellable, ChildScope, isCancellation, type Scope } from "./cancellat
 import { CancelledError, InvalidStateError, TimeoutError } from "./errors.ts";
 import { Future } from "./future.ts";
 import { checkDelay, delayUntil, now, ROUNDING_NOISE } from "./_timers.ts";
-import { describe } from "./_describe.ts";
+import { checkFunction } from "./_check.ts";
 
 /** Options for {@linkcode timeout} and {@linkcode timeoutAt}. */
 export interface TimeoutOptions {
@@ -414,9 +414,7 @@ async function runWithDeadline<T>(
   ms: number | null | undefined,
   delay?: number,
 ): Promise<T> {
-  if (typeof fn !== "function") {
-    throw new TypeError(`Cannot start timeout: expected a function, got ${describe(fn)}`);
-  }
+  checkFunction(fn, "fn", "start timeout");
   const scope = new ChildScope(options?.signal);
   const deadline = new Deadline(when, scope, delay);
   try {

@@ -21,6 +21,7 @@ import { adoptTask, createTask, type Task } from "../core/task.ts";
 import { formatAddr, unbracket } from "./_address.ts";
 import {
   checkBoolean,
+  checkFunction,
   checkInteger,
   checkLimit,
   checkOptions,
@@ -425,14 +426,7 @@ class ServerImpl<A extends Deno.Addr> implements Server<A> {
 }
 
 function checkHandler(handler: unknown, what: string): ClientHandler {
-  if (typeof handler !== "function") {
-    throw new TypeError(
-      `Cannot ${what}: 'handler' must be a function: current value is ${
-        handler === null ? "null" : typeof handler
-      }`,
-    );
-  }
-  return handler as ClientHandler;
+  return checkFunction(handler, "handler", what) as ClientHandler;
 }
 
 /** Rethrows a listen failure with the address in the message, keeping its class. */
