@@ -65,7 +65,7 @@ const DEFAULT_LIMIT = 64 * 1024;
  * to {@linkcode MIN_READ}. A read waiting on an idle connection holds a
  * buffer of this size, so it starts small. Internal.
  */
-export const FIRST_READ = 1024;
+export const FIRST_READ = 512;
 const MIN_READ = 512;
 /** The largest read from a source. Internal. */
 export const MAX_READ = 256 * 1024;
