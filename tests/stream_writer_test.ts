@@ -15,6 +15,7 @@ import {
   StreamWriter,
   type Writer,
 } from "../mod.ts";
+import { CLASS_BYTES, takeBuffer } from "../src/streams/_buffer_pool.ts";
 import { bytes, str } from "./_bytes.ts";
 import { closeQuietly, tcpPair } from "./_net.ts";
 
@@ -115,6 +116,46 @@ Deno.test("StreamWriter coalesces small writes into one write call", async () =>
   target.gated = false;
   writer.close();
   await writer.waitClosed();
+});
+
+Deno.test("StreamWriter: an idle writer holds no write buffer; the next busy one reuses it", async () => {
+  // Empty the pool's smallest size first, whatever earlier tests left in it.
+  for (let i = 0; i <= CLASS_BYTES / 512; i++) takeBuffer(512);
+  const first = new Recorder();
+  const a = new StreamWriter(first);
+  a.write("first");
+  await tick();
+  await tick();
+  assertEquals(first.writes.length, 1);
+  const used = first.writes[0].buffer;
+  // Idle now: its buffer went back to the pool, not to the garbage collector.
+  const second = new Recorder();
+  const b = new StreamWriter(second);
+  b.write("second");
+  await tick();
+  await tick();
+  assertStrictEquals(second.writes[0].buffer, used);
+  assertEquals(second.text(), "second");
+  assertEquals(first.text(), "first");
+
+  // A buffer still being written is never handed to another writer.
+  second.gated = true;
+  b.write("held");
+  await tick();
+  assertEquals(second.pending, 1);
+  const held = second.writes[1].buffer;
+  const third = new Recorder();
+  const c = new StreamWriter(third);
+  c.write("third");
+  await tick();
+  await tick();
+  assert(third.writes[0].buffer !== held);
+  second.release();
+  await tick();
+  assertEquals(second.text(), "secondheld");
+  assertEquals(third.text(), "third");
+  for (const w of [a, b, c]) w.close();
+  await Promise.all([a, b, c].map((w) => w.waitClosed()));
 });
 
 Deno.test("StreamWriter passes large chunks through without copying, in order", async () => {

@@ -264,6 +264,90 @@ class Wait<T> implements CancelHook {
   }
 }
 
+/**
+ * A cancellable wait kept as one object, for the waits that park by the
+ * thousand (a read waiting for data): what {@linkcode cancellable} does,
+ * without its closures. The owner calls {@linkcode Pending.begin}, keeps the
+ * object where whatever ends the wait finds it, and ends it with
+ * {@linkcode Pending.settle} or {@linkcode Pending.fail}; a cancellation
+ * calls {@linkcode Pending.cancelled}, which must undo what the owner
+ * registered. Internal.
+ */
+export abstract class Pending<T> implements CancelHook {
+  #resolve: ((value: T) => void) | undefined = undefined;
+  #reject: ((error: unknown) => void) | undefined = undefined;
+  #scope: Scope | undefined = undefined;
+  #offSignal: (() => void) | undefined = undefined;
+  #settled = false;
+
+  /** Undoes what the owner registered; called once, when a cancellation ends the wait. */
+  protected abstract cancelled(): void;
+
+  /**
+   * Starts the wait in the running scope, also ended by `signal`. When
+   * either is already cancelled, the promise is rejected and `waiting` is
+   * false: the owner must not register the wait.
+   */
+  begin(signal: AbortSignal | undefined): Promise<T> {
+    const scope = scopes.getStore();
+    if (signal !== undefined && signal.aborted) return this.#refuse(abortReason(signal));
+    if (scope !== undefined) {
+      if (scope.cancelRequested) return this.#refuse(scope.cancelReason);
+      this.#scope = scope;
+      scope.addHook(this);
+    }
+    // The running scope's own signal adds nothing to the scope's hook.
+    if (signal !== undefined && (scope === undefined || signalScopes.get(signal) !== scope)) {
+      this.#offSignal = subscribe(signal, () => this.#abort(abortReason(signal)));
+    }
+    return new Promise<T>((resolve, reject) => {
+      this.#resolve = resolve;
+      this.#reject = reject;
+    });
+  }
+
+  /** Whether the wait is still on: begun, and neither settled nor cancelled. */
+  get waiting(): boolean {
+    return !this.#settled;
+  }
+
+  #refuse(reason: unknown): Promise<never> {
+    this.#settled = true;
+    return Promise.reject(reason);
+  }
+
+  /** Ends the wait with `value`; no-op once it ended. */
+  settle(value: T): void {
+    if (this.#settled) return;
+    this.#detach();
+    this.#resolve!(value);
+  }
+
+  /** Ends the wait with `error`; no-op once it ended. */
+  fail(error: unknown): void {
+    if (this.#settled) return;
+    this.#detach();
+    this.#reject!(error);
+  }
+
+  scopeCancelled(): void {
+    this.#abort(this.#scope!.cancelReason);
+  }
+
+  #detach(): void {
+    this.#settled = true;
+    this.#offSignal?.();
+    this.#scope?.removeHook(this);
+  }
+
+  #abort(reason: unknown): void {
+    if (this.#settled) return;
+    this.#detach();
+    this.cancelled();
+    this.#reject!(reason);
+  }
+}
+
 const subscribers = new WeakMap<AbortSignal, Set<() => void>>();
 
 /**

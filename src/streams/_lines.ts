@@ -132,6 +132,21 @@ function iterator<T>(
 export function byteLines(reader: StreamReader): AsyncIterableIterator<Uint8Array<ArrayBuffer>> {
   let finished = false;
   const finish = () => finished = true;
+  // Made once for the iterator, so that a wait for a line allocates no closures.
+  const result = (line: Uint8Array<ArrayBuffer>): IteratorResult<Uint8Array<ArrayBuffer>> => {
+    if (line.length > 0) return { done: false, value: line };
+    finished = true;
+    return done;
+  };
+  const waitFailed = (e: unknown): IteratorResult<Uint8Array<ArrayBuffer>> | Promise<never> => {
+    let line: Uint8Array<ArrayBuffer>;
+    try {
+      line = lineError(reader, e);
+    } catch (e) {
+      return endIteration(reader, e, finish);
+    }
+    return result(line);
+  };
   const next = (): Promise<IteratorResult<Uint8Array<ArrayBuffer>>> => {
     if (finished) return Promise.resolve(done);
     if (isFailed(reader)) return endIteration(reader, reader.exception(), finish);
@@ -145,16 +160,8 @@ export function byteLines(reader: StreamReader): AsyncIterableIterator<Uint8Arra
         return endIteration(reader, e, finish);
       }
     }
-    if (line === null) {
-      return readLineWait(reader, undefined).then((line) => {
-        if (line.length > 0) return { done: false, value: line };
-        finished = true;
-        return done;
-      }, (e) => endIteration(reader, e, finish));
-    }
-    if (line.length > 0) return Promise.resolve({ done: false, value: line });
-    finished = true;
-    return Promise.resolve(done);
+    if (line === null) return waitForLine(reader, undefined).then(result, waitFailed);
+    return Promise.resolve(result(line));
   };
   return iterator(next, finish);
 }

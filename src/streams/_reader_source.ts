@@ -54,25 +54,30 @@ export function isLocalClose(e: unknown): boolean {
 /** A conn: each read fills the room after the reader's buffered bytes. */
 class ConnSource implements ReaderSource {
   readonly #conn: Reader;
+  #reader: StreamReader | null = null;
+  /** The size of the room the read in flight got. */
+  #room = 0;
+  // Made once: a read costs no closures of its own.
+  readonly #done = (n: number | null) => pulled(this.#reader!, n, this.#room);
+  // A conn closed on this side ends the stream, as asyncio's
+  // connection_lost(None) does; any other error fails it.
+  readonly #failed = (e: unknown) => pullFailed(this.#reader!, e, isLocalClose(e));
 
   constructor(conn: Reader) {
     this.#conn = conn;
   }
 
   pull(reader: StreamReader): void {
+    this.#reader = reader;
     const room = pullRoom(reader);
+    this.#room = room.length;
     let pending: Promise<number | null>;
     try {
       pending = this.#conn.read(room);
     } catch (e) {
       pending = Promise.reject(e);
     }
-    // A conn closed on this side ends the stream, as asyncio's
-    // connection_lost(None) does; any other error fails it.
-    pending.then(
-      (n) => pulled(reader, n, room.length),
-      (e) => pullFailed(reader, e, isLocalClose(e)),
-    );
+    pending.then(this.#done, this.#failed);
   }
 
   release(): void {}

@@ -5,7 +5,7 @@
  * @module
  */
 
-import { abortReason, cancellable } from "../core/cancellation.ts";
+import { abortReason, Pending } from "../core/cancellation.ts";
 import { IncompleteReadError, InvalidStateError, LimitOverrunError } from "../core/errors.ts";
 import { describe } from "../core/_describe.ts";
 import { findByte, toSeparators } from "./_byte_search.ts";
@@ -131,6 +131,25 @@ export interface Unread {
   limit: number;
 }
 
+let dropWaiter: (reader: StreamReader, wait: ReadWait<unknown>) => void;
+
+/** A read waiting for data: its `attempt` runs each time something arrives. */
+class ReadWait<T> extends Pending<T> {
+  readonly reader: StreamReader;
+  readonly attempt: () => T | null;
+
+  constructor(reader: StreamReader, attempt: () => T | null) {
+    super();
+    this.reader = reader;
+    this.attempt = attempt;
+  }
+
+  // A cancelled read consumes nothing: it only stops waiting.
+  protected cancelled(): void {
+    dropWaiter(this.reader, this as ReadWait<unknown>);
+  }
+}
+
 /**
  * A buffered reader of bytes, like asyncio's `StreamReader`: `readLine`,
  * `readUntil`, `readExactly`, `read`, line iteration, with asyncio's `limit`
@@ -212,6 +231,9 @@ export class StreamReader {
       return view;
     };
     findLine = (reader) => reader.#tryByte(NL, 0);
+    dropWaiter = (reader, wait) => {
+      if (reader.#waiter === wait) reader.#waiter = null;
+    };
     waitForLine = (reader, signal) => reader.#untilWait([NL_BYTES], "readLine", signal);
   }
 
@@ -229,8 +251,8 @@ export class StreamReader {
   #eof = false;
   #failed = false;
   #exception: unknown = undefined;
-  /** Wakes the one read waiting for data. */
-  #waiter: (() => void) | null = null;
+  /** The one read waiting for data. */
+  #waiter: ReadWait<unknown> | null = null;
   /** Whether a read from the source is in flight. */
   #pulling = false;
   #readSize = FIRST_READ;
@@ -982,12 +1004,24 @@ export class StreamReader {
     this.#end += data.length;
   }
 
+  /**
+   * Data, the end or an error arrived: the waiting read tries again, right
+   * here, and settles or waits on.
+   */
   #wake(): void {
-    const waiter = this.#waiter;
-    if (waiter !== null) {
-      this.#waiter = null;
-      waiter();
+    const wait = this.#waiter;
+    if (wait === null) return;
+    this.#waiter = null;
+    let result: unknown;
+    try {
+      if (this.#failed) throw this.#exception;
+      result = wait.attempt();
+    } catch (e) {
+      wait.fail(e);
+      return;
     }
+    if (result !== null) wait.settle(result);
+    else this.#park(wait);
   }
 
   /**
@@ -1011,29 +1045,15 @@ export class StreamReader {
         ),
       );
     }
-    return cancellable<T>((resolve, reject) => {
-      const wake = () => {
-        let result: T | null;
-        try {
-          if (this.#failed) throw this.#exception;
-          result = attempt();
-        } catch (e) {
-          reject(e);
-          return;
-        }
-        if (result !== null) resolve(result);
-        else this.#park(wake);
-      };
-      this.#park(wake);
-      return () => {
-        if (this.#waiter === wake) this.#waiter = null;
-      };
-    }, signal);
+    const wait = new ReadWait(this, attempt);
+    const promise = wait.begin(signal);
+    if (wait.waiting) this.#park(wait as ReadWait<unknown>);
+    return promise;
   }
 
-  /** Waits with `wake` as the one waiter; starts a read from the source if none is in flight. */
-  #park(wake: () => void): void {
-    this.#waiter = wake;
+  /** Waits with `wait` as the one waiter; starts a read from the source if none is in flight. */
+  #park(wait: ReadWait<unknown>): void {
+    this.#waiter = wait;
     if (!this.#pulling && !this.#eof && this.#source !== null) {
       this.#pulling = true;
       this.#source.pull(this);

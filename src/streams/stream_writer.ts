@@ -14,6 +14,7 @@ import { describe } from "../core/_describe.ts";
 import { checkWaterMarks } from "../core/_check.ts";
 import { Fifo } from "../core/_fifo.ts";
 import { park, WaiterQueue } from "../core/_waiters.ts";
+import { giveBuffer, takeBuffer } from "./_buffer_pool.ts";
 
 /**
  * Anything with a Deno-style `write(p)` that writes some of `p` and resolves
@@ -458,8 +459,10 @@ export class StreamWriter implements AsyncDisposable {
     if (tail !== null && used > 0 && used + need <= TAIL_SIZE) {
       let size = tail.length * 2;
       while (size < used + need) size *= 2;
-      const grown = new Uint8Array(Math.min(size, TAIL_SIZE));
+      const grown = takeBuffer(Math.min(size, TAIL_SIZE));
       grown.set(tail.subarray(0, used));
+      // The old tail was never handed to the target: free now.
+      if (this.#reuse) giveBuffer(tail as Uint8Array<ArrayBuffer>);
       this.#ownBuffer = grown.buffer;
       this.#tail = grown;
       if (grown.length > this.#tailSize) this.#tailSize = grown.length;
@@ -469,7 +472,7 @@ export class StreamWriter implements AsyncDisposable {
     const size = Math.max(this.#tailSize, need);
     let fresh = this.#spare;
     if (fresh === null || fresh.length < size) {
-      fresh = new Uint8Array(size);
+      fresh = takeBuffer(size);
       this.#ownBuffer = fresh.buffer;
     }
     this.#spare = null;
@@ -562,8 +565,11 @@ export class StreamWriter implements AsyncDisposable {
           }
         }
         if (this.#closed) break;
-        if (this.#reuse && this.#spare === null && chunk.buffer === this.#ownBuffer) {
-          this.#spare = new Uint8Array(chunk.buffer);
+        if (this.#reuse && chunk.buffer === this.#ownBuffer) {
+          // The target is done with it: the next small writes may fill it again.
+          const own = new Uint8Array(chunk.buffer as ArrayBuffer);
+          if (this.#spare === null) this.#spare = own;
+          else giveBuffer(own);
         }
       }
     } catch (e) {
@@ -573,8 +579,13 @@ export class StreamWriter implements AsyncDisposable {
       return;
     }
     this.#flushing = false;
-    // Nothing left to write: an idle writer holds no buffer.
-    this.#spare = null;
+    // Nothing left to write: an idle writer holds no buffer; the next busy
+    // one takes it from the pool.
+    const spare = this.#spare;
+    if (spare !== null) {
+      this.#spare = null;
+      giveBuffer(spare as Uint8Array<ArrayBuffer>);
+    }
     this.#ownBuffer = null;
     this.#upgradeIdle?.();
     this.#settleState();
