@@ -20,6 +20,7 @@ import {
   type Unread,
   unreadOf,
   waitForLine,
+  waitForLineResult,
 } from "./stream_reader.ts";
 
 const NL = 10;
@@ -89,7 +90,7 @@ async function readLineWait(
  * including its `\n` if it is buffered, else the whole buffer, and the error
  * is thrown.
  */
-function lineError(reader: StreamReader, e: unknown): Uint8Array<ArrayBuffer> {
+export function lineError(reader: StreamReader, e: unknown): Uint8Array<ArrayBuffer> {
   if (e instanceof IncompleteReadError) return e.partial as Uint8Array<ArrayBuffer>;
   if (e instanceof LimitOverrunError) {
     const { buf, start, end } = unreadOf(reader, view());
@@ -104,11 +105,16 @@ function lineError(reader: StreamReader, e: unknown): Uint8Array<ArrayBuffer> {
  * the error is a cancellation (after which the iterator may go on).
  */
 function endIteration(reader: StreamReader, error: unknown, finish: () => void): Promise<never> {
+  stopOn(reader, error, finish);
+  return Promise.reject(error);
+}
+
+/** Ends the iteration through `finish` unless `error` is a cancellation. */
+export function stopOn(reader: StreamReader, error: unknown, finish: () => void): void {
   if (
     error === reader.exception() || error instanceof LimitOverrunError ||
     error instanceof InvalidStateError
   ) finish();
-  return Promise.reject(error);
 }
 
 /** An async iterator over `next`, which `return()` ends through `finish`. */
@@ -132,20 +138,11 @@ function iterator<T>(
 export function byteLines(reader: StreamReader): AsyncIterableIterator<Uint8Array<ArrayBuffer>> {
   let finished = false;
   const finish = () => finished = true;
-  // Made once for the iterator, so that a wait for a line allocates no closures.
+  // Made once for the iterator: a wait for a line allocates no closures.
   const result = (line: Uint8Array<ArrayBuffer>): IteratorResult<Uint8Array<ArrayBuffer>> => {
     if (line.length > 0) return { done: false, value: line };
     finished = true;
     return done;
-  };
-  const waitFailed = (e: unknown): IteratorResult<Uint8Array<ArrayBuffer>> | Promise<never> => {
-    let line: Uint8Array<ArrayBuffer>;
-    try {
-      line = lineError(reader, e);
-    } catch (e) {
-      return endIteration(reader, e, finish);
-    }
-    return result(line);
   };
   const next = (): Promise<IteratorResult<Uint8Array<ArrayBuffer>>> => {
     if (finished) return Promise.resolve(done);
@@ -160,7 +157,9 @@ export function byteLines(reader: StreamReader): AsyncIterableIterator<Uint8Arra
         return endIteration(reader, e, finish);
       }
     }
-    if (line === null) return waitForLine(reader, undefined).then(result, waitFailed);
+    if (line === null) {
+      return waitForLineResult(reader, result, finish);
+    }
     return Promise.resolve(result(line));
   };
   return iterator(next, finish);

@@ -11,7 +11,7 @@ import { describe } from "../core/_describe.ts";
 import { findByte, toSeparators } from "./_byte_search.ts";
 import { checkLimit } from "../core/_check.ts";
 import { openSource, type ReaderSource } from "./_reader_source.ts";
-import { byteLines, decodeAt, readLine, stringLines } from "./_lines.ts";
+import { byteLines, decodeAt, lineError, readLine, stopOn, stringLines } from "./_lines.ts";
 
 // `isLocalClose` belongs to the sources; the net layer reaches it from here.
 export { isLocalClose } from "./_reader_source.ts";
@@ -80,6 +80,7 @@ const BLOCK = 8 * 1024;
 const OWN_COPY = BLOCK / 2;
 const NL = 10;
 const NL_BYTES = new Uint8Array([NL]);
+const NL_SEPS = [NL_BYTES];
 
 /** The empty buffer every reader starts with: nothing is allocated until data arrives. */
 const NO_BYTES = new Uint8Array(0);
@@ -120,6 +121,21 @@ export let waitForLine: (
   reader: StreamReader,
   signal: AbortSignal | undefined,
 ) => Promise<Uint8Array<ArrayBuffer>>;
+/**
+ * Waits for a whole line for the line iterator: settles with `result(line)`;
+ * an error that ends the iteration calls `finish`.
+ */
+export let waitForLineResult: (
+  reader: StreamReader,
+  result: (line: Uint8Array<ArrayBuffer>) => IteratorResult<Uint8Array<ArrayBuffer>>,
+  finish: () => void,
+) => Promise<IteratorResult<Uint8Array<ArrayBuffer>>>;
+let dropWaiter: (reader: StreamReader, wait: ReadWait<unknown>) => void;
+let untilAttempt: (
+  reader: StreamReader,
+  wait: UntilWait<unknown>,
+) => Uint8Array<ArrayBuffer> | null;
+let untilStart: (reader: StreamReader) => number;
 
 /** Where a reader's unread bytes are: `buf[start, end)`, `words` a view of `buf`. Internal. */
 export interface Unread {
@@ -131,22 +147,110 @@ export interface Unread {
   limit: number;
 }
 
-let dropWaiter: (reader: StreamReader, wait: ReadWait<unknown>) => void;
-
-/** A read waiting for data: its `attempt` runs each time something arrives. */
-class ReadWait<T> extends Pending<T> {
+/**
+ * A read waiting for data: `attempt()` runs each time something arrives,
+ * until it returns a result (`null`: wait on). Internal.
+ */
+export abstract class ReadWait<T> extends Pending<T> {
   readonly reader: StreamReader;
-  readonly attempt: () => T | null;
 
-  constructor(reader: StreamReader, attempt: () => T | null) {
+  constructor(reader: StreamReader) {
     super();
     this.reader = reader;
-    this.attempt = attempt;
+  }
+
+  /** Tries to finish the read with what is buffered; `null` to wait on. May throw. */
+  abstract attempt(): T | null;
+
+  /** The promise of a read refused before it waited (another read waits). */
+  refused(error: unknown): Promise<T> {
+    return Promise.reject(error);
   }
 
   // A cancelled read consumes nothing: it only stops waiting.
   protected cancelled(): void {
     dropWaiter(this.reader, this as ReadWait<unknown>);
+  }
+}
+
+/** A wait whose attempt is a function. */
+class CallbackWait<T> extends ReadWait<T> {
+  readonly #attempt: () => T | null;
+
+  constructor(reader: StreamReader, attempt: () => T | null) {
+    super(reader);
+    this.#attempt = attempt;
+  }
+
+  attempt(): T | null {
+    return this.#attempt();
+  }
+}
+
+/**
+ * A wait for a separator (`readUntil`, `readLine`), resuming its search where
+ * the last one stopped; `found` makes the result of the chunk. Internal.
+ */
+export class UntilWait<T> extends ReadWait<T> {
+  readonly seps: Uint8Array[];
+  /** Where the next search starts, as a stream position (it survives other consumers). */
+  from: number;
+
+  constructor(reader: StreamReader, seps: Uint8Array[]) {
+    super(reader);
+    this.seps = seps;
+    this.from = untilStart(reader);
+  }
+
+  attempt(): T | null {
+    const chunk = untilAttempt(this.reader, this as UntilWait<unknown>);
+    return chunk === null ? null : this.found(chunk);
+  }
+
+  /** The result of the read that took `chunk`. */
+  protected found(chunk: Uint8Array<ArrayBuffer>): T {
+    return chunk as T;
+  }
+}
+
+/**
+ * The wait of the line iterator: it settles the iterator's `next()` itself,
+ * with the iterator result, and ends the iteration on an error as
+ * `_lines.ts` does for `next()`.
+ */
+class LineWait extends UntilWait<IteratorResult<Uint8Array<ArrayBuffer>>> {
+  readonly #result: (line: Uint8Array<ArrayBuffer>) => IteratorResult<Uint8Array<ArrayBuffer>>;
+  readonly #finish: () => void;
+
+  constructor(
+    reader: StreamReader,
+    result: (line: Uint8Array<ArrayBuffer>) => IteratorResult<Uint8Array<ArrayBuffer>>,
+    finish: () => void,
+  ) {
+    super(reader, NL_SEPS);
+    this.#result = result;
+    this.#finish = finish;
+  }
+
+  protected override found(line: Uint8Array<ArrayBuffer>): IteratorResult<Uint8Array<ArrayBuffer>> {
+    return this.#result(line);
+  }
+
+  override fail(error: unknown): void {
+    let value: IteratorResult<Uint8Array<ArrayBuffer>>;
+    try {
+      value = this.#result(lineError(this.reader, error));
+    } catch (e) {
+      stopOn(this.reader, e, this.#finish);
+      super.fail(e);
+      return;
+    }
+    this.settle(value);
+  }
+
+  override refused(error: unknown): Promise<IteratorResult<Uint8Array<ArrayBuffer>>> {
+    stopOn(this.reader, error, this.#finish);
+    return Promise.reject(error);
   }
 }
 
@@ -234,7 +338,16 @@ export class StreamReader {
     dropWaiter = (reader, wait) => {
       if (reader.#waiter === wait) reader.#waiter = null;
     };
-    waitForLine = (reader, signal) => reader.#untilWait([NL_BYTES], "readLine", signal);
+    waitForLineResult = (reader, result, finish) =>
+      reader.#waitWith("readLine", undefined, new LineWait(reader, result, finish));
+    untilStart = (reader) => reader.#consumed + reader.#nextOffset;
+    untilAttempt = (reader, wait) => {
+      const consumed = reader.#consumed;
+      const chunk = reader.#tryUntil(wait.seps, wait.from > consumed ? wait.from - consumed : 0);
+      if (chunk === null) wait.from = reader.#consumed + reader.#nextOffset;
+      return chunk;
+    };
+    waitForLine = (reader, signal) => reader.#untilWait(NL_SEPS, "readLine", signal);
   }
 
   readonly #limit: number;
@@ -253,6 +366,10 @@ export class StreamReader {
   #exception: unknown = undefined;
   /** The one read waiting for data. */
   #waiter: ReadWait<unknown> | null = null;
+  /** The last room handed to the source: `#roomOf[#roomAt...]`. */
+  #room: Uint8Array = NO_BYTES;
+  #roomOf: Uint8Array = NO_BYTES;
+  #roomAt = 0;
   /** Whether a read from the source is in flight. */
   #pulling = false;
   #readSize = FIRST_READ;
@@ -620,14 +737,7 @@ export class StreamReader {
     name: string,
     signal: AbortSignal | undefined,
   ): Promise<Uint8Array<ArrayBuffer>> {
-    // A stream position, so that the resume point survives other consumers.
-    let from = this.#consumed + this.#nextOffset;
-    return this.#waitUntil(name, signal, () => {
-      const offset = from > this.#consumed ? from - this.#consumed : 0;
-      const chunk = this.#tryUntil(seps, offset);
-      if (chunk === null) from = this.#consumed + this.#nextOffset;
-      return chunk;
-    });
+    return this.#waitWith(name, signal, new UntilWait<Uint8Array<ArrayBuffer>>(this, seps));
   }
 
   /**
@@ -917,7 +1027,7 @@ export class StreamReader {
     this.#consumed = position + n;
     const buf = this.#buf;
     if (n > 0 && end === this.#end && !this.#pulling && n * 2 >= buf.length) {
-      this.#buf = NO_BYTES;
+      this.#buf = this.#roomOf = this.#room = NO_BYTES;
       this.#words = NO_WORDS;
       this.#start = this.#end = 0;
       return new Uint8Array(buf.buffer, start, n);
@@ -1038,14 +1148,18 @@ export class StreamReader {
     signal: AbortSignal | undefined,
     attempt: () => T | null,
   ): Promise<T> {
+    return this.#waitWith(name, signal, new CallbackWait(this, attempt));
+  }
+
+  /** {@linkcode StreamReader.#waitUntil} with the wait made by the caller. */
+  #waitWith<T>(name: string, signal: AbortSignal | undefined, wait: ReadWait<T>): Promise<T> {
     if (this.#waiter !== null) {
-      return Promise.reject(
+      return wait.refused(
         new InvalidStateError(
           `${name}() called while another read is already waiting for incoming data`,
         ),
       );
     }
-    const wait = new ReadWait(this, attempt);
     const promise = wait.begin(signal);
     if (wait.waiting) this.#park(wait as ReadWait<unknown>);
     return promise;
@@ -1077,7 +1191,16 @@ export class StreamReader {
       return this.#buf;
     }
     this.#makeRoom(this.#readSize);
-    return this.#buf.subarray(this.#end);
+    // A connection that reads into the same room each time (every byte
+    // consumed before the next read) reuses the view of it.
+    const buf = this.#buf;
+    const end = this.#end;
+    if (this.#roomOf !== buf || this.#roomAt !== end) {
+      this.#roomOf = buf;
+      this.#roomAt = end;
+      this.#room = buf.subarray(end);
+    }
+    return this.#room;
   }
 
   #pulled(n: number | null, room: number): void {

@@ -278,8 +278,6 @@ export class StreamWriter implements AsyncDisposable {
   #tailLength = 0;
   /** A written small-writes buffer kept for reuse until the buffer is empty. */
   #spare: Uint8Array | null = null;
-  /** The buffer of the last tail this writer made, which it may reuse once written. */
-  #ownBuffer: ArrayBufferLike | null = null;
   /** The capacity of the next tail: grows when small writes overflow one. */
   #tailSize = FIRST_TAIL;
   /** Bytes written by the caller and not yet by the target, in flight included. */
@@ -463,7 +461,6 @@ export class StreamWriter implements AsyncDisposable {
       grown.set(tail.subarray(0, used));
       // The old tail was never handed to the target: free now.
       if (this.#reuse) giveBuffer(tail as Uint8Array<ArrayBuffer>);
-      this.#ownBuffer = grown.buffer;
       this.#tail = grown;
       if (grown.length > this.#tailSize) this.#tailSize = grown.length;
       return grown;
@@ -473,7 +470,6 @@ export class StreamWriter implements AsyncDisposable {
     let fresh = this.#spare;
     if (fresh === null || fresh.length < size) {
       fresh = takeBuffer(size);
-      this.#ownBuffer = fresh.buffer;
     }
     this.#spare = null;
     this.#tail = fresh;
@@ -542,10 +538,13 @@ export class StreamWriter implements AsyncDisposable {
       for (;;) {
         if (this.#closed || this.#failed || (this.#upgrading && this.#clearLeft <= 0)) break;
         let chunk: Uint8Array;
+        // The writer's own buffer, when the chunk is its small writes.
+        let own: Uint8Array | null = null;
         if (this.#queue.size > 0) {
           chunk = this.#queue.shift();
         } else if (this.#tailLength > 0) {
-          chunk = this.#tail!.subarray(0, this.#tailLength);
+          own = this.#tail!;
+          chunk = own.subarray(0, this.#tailLength);
           this.#tail = null;
           this.#tailLength = 0;
         } else {
@@ -565,11 +564,10 @@ export class StreamWriter implements AsyncDisposable {
           }
         }
         if (this.#closed) break;
-        if (this.#reuse && chunk.buffer === this.#ownBuffer) {
+        if (own !== null && this.#reuse) {
           // The target is done with it: the next small writes may fill it again.
-          const own = new Uint8Array(chunk.buffer as ArrayBuffer);
           if (this.#spare === null) this.#spare = own;
-          else giveBuffer(own);
+          else giveBuffer(own as Uint8Array<ArrayBuffer>);
         }
       }
     } catch (e) {
@@ -586,7 +584,6 @@ export class StreamWriter implements AsyncDisposable {
       this.#spare = null;
       giveBuffer(spare as Uint8Array<ArrayBuffer>);
     }
-    this.#ownBuffer = null;
     this.#upgradeIdle?.();
     this.#settleState();
   }
