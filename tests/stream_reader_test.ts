@@ -3,6 +3,7 @@ import {
   assertEquals,
   assertFalse,
   assertInstanceOf,
+  assertLessOrEqual,
   assertRejects,
   assertStrictEquals,
   assertThrows,
@@ -1118,4 +1119,45 @@ Deno.test("StreamReader: a chunk read whole from a conn holds about its own size
   // an eighth to spare, rounded up to 512 bytes.
   const settled = held.slice(-10);
   assertEquals(settled, Array(10).fill(message + message / 8 + 512));
+});
+
+Deno.test("StreamReader: small chunks read from a conn share a few blocks, not an ArrayBuffer each", async () => {
+  // A source that brings 1 KiB messages, one a read, like a ping-pong client.
+  const message = 1024;
+  const messages = 40;
+  let sent = 0;
+  const rooms = new Set<ArrayBufferLike>();
+  const source = {
+    read(p: Uint8Array): Promise<number | null> {
+      if (sent === messages * message) return Promise.resolve(null);
+      rooms.add(p.buffer);
+      const n = Math.min(p.length, message - (sent % message));
+      for (let i = 0; i < n; i++) p[i] = (sent + i) & 0xff;
+      sent += n;
+      return Promise.resolve(n);
+    },
+  };
+  const reader = new StreamReader(source);
+  const chunks: Uint8Array[] = [];
+  for (;;) {
+    const chunk = await reader.read(102400);
+    if (chunk.length === 0) break;
+    chunks.push(chunk);
+  }
+  // Every byte arrived, in order, and stays as it was read.
+  let at = 0;
+  for (const chunk of chunks) {
+    for (let i = 0; i < chunk.length; i++) assertEquals(chunk[i], (at + i) & 0xff);
+    at += chunk.length;
+  }
+  assertEquals(at, messages * message);
+  // Once the read size has settled the reader reads into the same buffer:
+  // a handful of buffers in all, not one a message.
+  assertLessOrEqual(rooms.size, 4);
+  // The chunks are copied out four to a block once the reader has seen that
+  // small chunks keep coming.
+  const blocks = new Set(chunks.map((chunk) => chunk.buffer));
+  assertLessOrEqual(blocks.size, Math.ceil(chunks.length / 4) + 2);
+  // No chunk shares its memory with a buffer the reader reads into.
+  for (const block of blocks) assertFalse(rooms.has(block));
 });

@@ -78,6 +78,8 @@ const SHRINK_AFTER = 2;
 const BLOCK = 8 * 1024;
 /** Chunks at least this long get an `ArrayBuffer` of their own. */
 const OWN_COPY = BLOCK / 2;
+/** A new block has room for this many chunks of the size that made it (at most `BLOCK`). */
+const BLOCK_CHUNKS = 4;
 const NL = 10;
 const NL_BYTES = new Uint8Array([NL]);
 const NL_SEPS = [NL_BYTES];
@@ -275,14 +277,15 @@ class LineWait extends UntilWait<IteratorResult<Uint8Array<ArrayBuffer>>> {
  * `InvalidStateError`, as asyncio raises `RuntimeError`.
  *
  * Returned chunks hold bytes that the reader never writes again, and never
- * share an `ArrayBuffer` with bytes the reader still holds. A read that
- * takes everything buffered may get the very bytes the source read into
- * (no copy; the reader then lets go of that buffer). Chunks shorter than
- * 4 KiB may be views into one shared block of bytes already consumed (like
- * Node's `Buffer` pool): call `chunk.slice()` before transferring
- * `chunk.buffer`. The reader allocates nothing until data arrives, reads in
- * sizes that follow the traffic (1 KiB at first, up to 256 KiB), and lets go
- * of what it no longer needs, so an idle connection costs little.
+ * share an `ArrayBuffer` with bytes the reader still holds. A read of 4 KiB
+ * or more that takes everything buffered may get the very bytes the source
+ * read into (no copy; the reader then lets go of that buffer). Chunks
+ * shorter than 4 KiB are views into a block shared with the chunks read
+ * just before and after them (like Node's `Buffer` pool): call
+ * `chunk.slice()` before transferring `chunk.buffer`. The reader allocates
+ * nothing until data arrives, reads in sizes that follow the traffic (512
+ * bytes at first, up to 256 KiB), and lets go of what it no longer needs,
+ * so an idle connection costs little.
  *
  * @example Reading lines from a socket
  * ```ts
@@ -358,9 +361,15 @@ export class StreamReader {
   #end = 0;
   /** Stream position of `#buf[#start]`: how many bytes were consumed. */
   #consumed = 0;
-  /** The last copied-out block, and the stream position of its first byte. */
-  #out: ArrayBuffer = NO_BYTES.buffer;
+  /**
+   * The block small chunks are copied into: `#out[0, #outFill)` holds the
+   * stream's bytes from position `#outPos` on; the rest is free.
+   */
+  #out: Uint8Array<ArrayBuffer> = NO_BYTES;
   #outPos = 0;
+  #outFill = 0;
+  /** Whether a block was used up: the next ones have room for a few chunks. */
+  #outUsedUp = false;
   #eof = false;
   #failed = false;
   #exception: unknown = undefined;
@@ -1013,11 +1022,14 @@ export class StreamReader {
 
   /**
    * Consumes `n` buffered bytes and returns them as bytes the reader never
-   * writes again. A take of everything buffered that fills at least half of
-   * the buffer, with no read from the source in flight, gets the buffer's
-   * own bytes (a view, no copy) and the reader lets go of that buffer: a
-   * chunk never shares its `ArrayBuffer` with bytes the reader still holds,
-   * so transferring it loses nothing. Otherwise a copy.
+   * writes again. A take of 4 KiB or more that empties a buffer it fills at
+   * least half of, with no read from the source in flight, gets the
+   * buffer's own bytes (a view, no copy) and the reader lets go of that
+   * buffer; a chunk never shares its `ArrayBuffer` with bytes the reader
+   * still holds, so transferring it loses nothing. Other large takes get a
+   * copy of their own. Smaller ones are copied into a block shared with the
+   * chunks taken before and after them (`#out`): the reader keeps its read
+   * buffer, and one allocation serves several chunks.
    */
   #take(n: number): Uint8Array<ArrayBuffer> {
     const start = this.#start;
@@ -1026,29 +1038,45 @@ export class StreamReader {
     const position = this.#consumed;
     this.#consumed = position + n;
     const buf = this.#buf;
-    if (n > 0 && end === this.#end && !this.#pulling && n * 2 >= buf.length) {
-      this.#buf = this.#roomOf = this.#room = NO_BYTES;
-      this.#words = NO_WORDS;
-      this.#start = this.#end = 0;
-      return new Uint8Array(buf.buffer, start, n);
-    }
-    if (n >= OWN_COPY) return buf.slice(start, end);
-    const at = position - this.#outPos;
-    const block = this.#out;
-    // A detached block (its buffer transferred by a caller) has length 0.
-    if (at >= 0 && at + n <= block.byteLength) {
-      // A block used up is let go, so that an idle reader holds none.
-      if (at + n === block.byteLength) this.#out = NO_BYTES.buffer;
-      return new Uint8Array(block, at, n);
+    if (n >= OWN_COPY) {
+      if (end === this.#end && !this.#pulling && n * 2 >= buf.length) {
+        this.#buf = this.#roomOf = this.#room = NO_BYTES;
+        this.#words = NO_WORDS;
+        this.#start = this.#end = 0;
+        return new Uint8Array(buf.buffer, start, n);
+      }
+      return buf.slice(start, end);
     }
     if (n === 0) return new Uint8Array(0);
-    const live = this.#end - start;
-    const fresh = buf.slice(start, start + (live < BLOCK ? live : BLOCK)).buffer;
-    if (n < fresh.byteLength) {
-      this.#out = fresh;
-      this.#outPos = position;
+    let block = this.#out;
+    // A detached block (its buffer transferred by a caller) has length 0.
+    const size = block.length;
+    let at = position - this.#outPos;
+    if (at < 0 || at + n > this.#outFill || this.#outFill > size) {
+      // Not copied yet: copy as much of what is buffered as the block holds,
+      // into its free room if the bytes follow on, else into a new block
+      // sized for a few more chunks like this one.
+      const live = this.#end - start;
+      let fill = this.#outFill;
+      if (at !== fill || fill + n > size) {
+        // The first block holds what is buffered; once one was used up (the
+        // connection keeps reading small chunks), blocks have room for more.
+        const want = this.#outUsedUp ? Math.max(live, n * BLOCK_CHUNKS) : live;
+        block = this.#out = new Uint8Array(want < BLOCK ? want : BLOCK);
+        this.#outPos = position;
+        at = fill = 0;
+      }
+      const k = Math.min(live, block.length - fill);
+      block.set(buf.subarray(start, start + k), fill);
+      this.#outFill = fill + k;
     }
-    return new Uint8Array(fresh, 0, n);
+    // A block used up is let go, so that an idle reader holds none.
+    if (at + n === block.length) {
+      this.#out = NO_BYTES;
+      this.#outFill = 0;
+      this.#outUsedUp = true;
+    }
+    return new Uint8Array(block.buffer, at, n);
   }
 
   /** Consumes every buffered byte into an `ArrayBuffer` of their own. */
