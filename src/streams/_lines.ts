@@ -160,7 +160,9 @@ export function byteLines(reader: StreamReader): AsyncIterableIterator<Uint8Arra
     if (line === null) {
       return waitForLineResult(reader, result, finish);
     }
-    return Promise.resolve(result(line));
+    if (line.length > 0) return Promise.resolve({ done: false, value: line });
+    finished = true;
+    return Promise.resolve(done);
   };
   return iterator(next, finish);
 }

@@ -365,7 +365,7 @@ export class StreamReader {
    * The block small chunks are copied into: `#out[0, #outFill)` holds the
    * stream's bytes from position `#outPos` on; the rest is free.
    */
-  #out: Uint8Array<ArrayBuffer> = NO_BYTES;
+  #out: ArrayBuffer = NO_BYTES.buffer;
   #outPos = 0;
   #outFill = 0;
   /** Whether a block was used up: the next ones have room for a few chunks. */
@@ -1049,34 +1049,32 @@ export class StreamReader {
     }
     if (n === 0) return new Uint8Array(0);
     let block = this.#out;
-    // A detached block (its buffer transferred by a caller) has length 0.
-    const size = block.length;
     let at = position - this.#outPos;
-    if (at < 0 || at + n > this.#outFill || this.#outFill > size) {
+    // A detached block (its buffer transferred by a caller) has length 0.
+    if (at < 0 || at + n > this.#outFill || this.#outFill > block.byteLength) {
       // Not copied yet: copy as much of what is buffered as the block holds,
-      // into its free room if the bytes follow on, else into a new block
-      // sized for a few more chunks like this one.
+      // into its free room if the bytes follow on, else into a new block.
       const live = this.#end - start;
       let fill = this.#outFill;
-      if (at !== fill || fill + n > size) {
+      if (at !== fill || fill + n > block.byteLength) {
         // The first block holds what is buffered; once one was used up (the
         // connection keeps reading small chunks), blocks have room for more.
         const want = this.#outUsedUp ? Math.max(live, n * BLOCK_CHUNKS) : live;
-        block = this.#out = new Uint8Array(want < BLOCK ? want : BLOCK);
+        block = this.#out = new ArrayBuffer(want < BLOCK ? want : BLOCK);
         this.#outPos = position;
         at = fill = 0;
       }
-      const k = Math.min(live, block.length - fill);
-      block.set(buf.subarray(start, start + k), fill);
+      const k = Math.min(live, block.byteLength - fill);
+      new Uint8Array(block, fill, k).set(buf.subarray(start, start + k));
       this.#outFill = fill + k;
     }
     // A block used up is let go, so that an idle reader holds none.
-    if (at + n === block.length) {
-      this.#out = NO_BYTES;
+    if (at + n === block.byteLength) {
+      this.#out = NO_BYTES.buffer;
       this.#outFill = 0;
       this.#outUsedUp = true;
     }
-    return new Uint8Array(block.buffer, at, n);
+    return new Uint8Array(block, at, n);
   }
 
   /** Consumes every buffered byte into an `ArrayBuffer` of their own. */
