@@ -381,38 +381,32 @@ export class ResponseReader {
    */
   async readRows(rows: Row[], signal?: AbortSignal): Promise<void> {
     const options = signal === undefined ? undefined : { signal };
-    const packets = this.#packets;
-    while (this.#stage === "rows") {
-      if (!packets.next()) {
-        await packets.fill(options);
-        continue;
-      }
-      const bytes = packets.bytes, start = packets.start, end = packets.end;
-      const first = bytes[start];
-      if (first === 0xfe && end - start < MAX_PACKET_PART) {
-        this.#endRows(packets.payload());
-      } else {
-        if (first === 0xff) this.#fail(packets.payload());
-        rows.push(this.#decode!(bytes, start, end));
-      }
-    }
+    while (!this.takeRows(rows)) await this.#packets.fill(options);
   }
 
   /**
    * Reads the rows of the current result set that have arrived into
-   * `rows`, without waiting.
+   * `rows`, without waiting: one synchronous loop over the packets
+   * received.
    *
    * @param rows Where to append the rows.
    * @returns Whether the result set's rows are over.
    * @throws {MysqlError} If the server sent an ERR instead of a row.
    */
   takeRows(rows: Row[]): boolean {
-    for (;;) {
-      const row = this.tryRow();
-      if (row === undefined) return false;
-      if (row === null) return true;
-      rows.push(row);
+    if (this.#stage !== "rows") return true;
+    const packets = this.#packets, decode = this.#decode!;
+    while (packets.next()) {
+      const bytes = packets.bytes, start = packets.start, end = packets.end;
+      const first = bytes[start];
+      if (first === 0xfe && end - start < MAX_PACKET_PART) {
+        this.#endRows(packets.payload());
+        return true;
+      }
+      if (first === 0xff) this.#fail(packets.payload());
+      rows.push(decode(bytes, start, end));
     }
+    return false;
   }
 
   /** Handles the packet that ends a result set's rows (an EOF, or an OK with `CLIENT_DEPRECATE_EOF`). */
