@@ -346,14 +346,24 @@ export class ResponseReader {
     if (this.#stage !== "rows") return null;
     const packets = this.#packets;
     if (!packets.next()) return undefined;
-    const bytes = packets.bytes, start = packets.start, end = packets.end;
+    if (!this.#isRow(packets)) return null;
+    return decode ? this.#decode!(packets.bytes, packets.start, packets.end) : true;
+  }
+
+  /**
+   * Whether the packet `next()` just served is a row: the one that ends
+   * the rows (an EOF, or an OK with `CLIENT_DEPRECATE_EOF`) is handled
+   * here, an ERR thrown.
+   */
+  #isRow(packets: PacketReader): boolean {
+    const bytes = packets.bytes, start = packets.start;
     const first = bytes[start];
-    if (first === 0xfe && end - start < MAX_PACKET_PART) {
+    if (first === 0xfe && packets.end - start < MAX_PACKET_PART) {
       this.#endRows(packets.payload());
-      return null;
+      return false;
     }
     if (first === 0xff) this.#fail(packets.payload());
-    return decode ? this.#decode!(bytes, start, end) : true;
+    return true;
   }
 
   /**
@@ -397,14 +407,8 @@ export class ResponseReader {
     if (this.#stage !== "rows") return true;
     const packets = this.#packets, decode = this.#decode!;
     while (packets.next()) {
-      const bytes = packets.bytes, start = packets.start, end = packets.end;
-      const first = bytes[start];
-      if (first === 0xfe && end - start < MAX_PACKET_PART) {
-        this.#endRows(packets.payload());
-        return true;
-      }
-      if (first === 0xff) this.#fail(packets.payload());
-      rows.push(decode(bytes, start, end));
+      if (!this.#isRow(packets)) return true;
+      rows.push(decode(packets.bytes, packets.start, packets.end));
     }
     return false;
   }
