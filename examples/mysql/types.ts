@@ -278,11 +278,17 @@ const textHelpers = { PacketCursor, parseIntText, parseFloatText, utf8, bitValue
 
 /**
  * A decoder of text-protocol rows (`COM_QUERY`) for these columns. Its
- * code is generated once per set of columns, a straight run of fields
- * with each column's own parse call (no per-field dispatch, and each call
- * site sees one kind, so V8 inlines it); the row is a copy of a template
- * whose fields are then set by name (see `rowTemplate`). Column names only
- * enter the code as JSON string literals.
+ * code is generated once per set of columns: a straight run of fields,
+ * each with its own parse call (no per-field dispatch), then the row as
+ * one object literal, the column names as keys (a later column of the same
+ * name wins, in the place of the first; `"__proto__"` an own property).
+ * Column names only enter the code as JSON string literals.
+ *
+ * V8 gives a literal's fields a place inside the object whatever its
+ * width, and a literal is an allocation site: when the rows it makes
+ * outlive young collections (a result read whole into an array), V8
+ * allocates them in the old generation directly rather than copying each
+ * row there collection after collection.
  *
  * @param columns The result set's columns.
  * @returns The row decoder.
@@ -315,22 +321,20 @@ export function textRowDecoder(columns: readonly Column[]): RowDecoder {
       v${i} = ${TEXT_VALUE[textKind(column)]};
       pos = stop;
     }`);
-  const sets = columns.map((column, i) => `row[${JSON.stringify(column.name)}] = v${i};`);
+  const last = new Map<string, number>();
+  columns.forEach((column, i) => last.set(column.name, i));
+  const props = [...last].map(([name, i]) =>
+    name === "__proto__" ? `["__proto__"]: v${i}` : `${JSON.stringify(name)}: v${i}`
+  );
   const body = `"use strict";
 const { PacketCursor, parseIntText, parseFloatText, utf8, bitValue, short } = helpers;
 return function decodeTextRow(p, start, end) {
   let pos = start, len = 0, stop = 0;
   let ${columns.map((_, i) => `v${i} = null`).join(", ") || "none = null"};
   ${fields.join("")}
-  const row = { ...template };
-  ${sets.join("\n  ")}
-  return row;
+  return { ${props.join(", ")} };
 };`;
-  return new Function("helpers", "columns", "template", body)(
-    textHelpers,
-    columns,
-    rowTemplate(columns.map((c) => c.name)),
-  ) as RowDecoder;
+  return new Function("helpers", "columns", body)(textHelpers, columns) as RowDecoder;
 }
 
 const pad = (n: number, width = 2) => String(n).padStart(width, "0");
