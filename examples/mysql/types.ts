@@ -173,18 +173,6 @@ function textKind(col: Column): number {
 }
 
 /**
- * The object every row of a result set is copied from: the column names
- * (each once, in the place of its first column) as own data properties,
- * `"__proto__"` included, all `null`. Made by `JSON.parse`, which gives
- * V8's fast layout, fields inside the object, at any width.
- */
-function rowTemplate(names: readonly string[]): Row {
-  return JSON.parse(
-    `{${[...new Set(names)].map((name) => `${JSON.stringify(name)}:null`).join(",")}}`,
-  );
-}
-
-/**
  * A function making a row from its values in column order: the column
  * names as keys (a later column of the same name wins, in the place of the
  * first), own data properties even for `"__proto__"`.
@@ -199,7 +187,9 @@ function rowTemplate(names: readonly string[]): Row {
  */
 function rowMaker(names: readonly string[]): (values: readonly Value[]) => Row {
   const n = names.length;
-  const template = rowTemplate(names);
+  const template: Row = JSON.parse(
+    `{${[...new Set(names)].map((name) => `${JSON.stringify(name)}:null`).join(",")}}`,
+  );
   const [k0, k1, k2, k3, k4, k5, k6, k7] = names;
   return (v) => {
     const row: Row = { ...template };
