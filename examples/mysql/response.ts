@@ -346,14 +346,24 @@ export class ResponseReader {
     if (this.#stage !== "rows") return null;
     const packets = this.#packets;
     if (!packets.next()) return undefined;
-    const bytes = packets.bytes, start = packets.start, end = packets.end;
+    if (!this.#isRow(packets)) return null;
+    return decode ? this.#decode!(packets.bytes, packets.start, packets.end) : true;
+  }
+
+  /**
+   * Whether the packet `next()` just served is a row: the one that ends
+   * the rows (an EOF, or an OK with `CLIENT_DEPRECATE_EOF`) is handled
+   * here, an ERR thrown.
+   */
+  #isRow(packets: PacketReader): boolean {
+    const bytes = packets.bytes, start = packets.start;
     const first = bytes[start];
-    if (first === 0xfe && end - start < MAX_PACKET_PART) {
+    if (first === 0xfe && packets.end - start < MAX_PACKET_PART) {
       this.#endRows(packets.payload());
-      return null;
+      return false;
     }
     if (first === 0xff) this.#fail(packets.payload());
-    return decode ? this.#decode!(bytes, start, end) : true;
+    return true;
   }
 
   /**
@@ -381,38 +391,26 @@ export class ResponseReader {
    */
   async readRows(rows: Row[], signal?: AbortSignal): Promise<void> {
     const options = signal === undefined ? undefined : { signal };
-    const packets = this.#packets;
-    while (this.#stage === "rows") {
-      if (!packets.next()) {
-        await packets.fill(options);
-        continue;
-      }
-      const bytes = packets.bytes, start = packets.start, end = packets.end;
-      const first = bytes[start];
-      if (first === 0xfe && end - start < MAX_PACKET_PART) {
-        this.#endRows(packets.payload());
-      } else {
-        if (first === 0xff) this.#fail(packets.payload());
-        rows.push(this.#decode!(bytes, start, end));
-      }
-    }
+    while (!this.takeRows(rows)) await this.#packets.fill(options);
   }
 
   /**
    * Reads the rows of the current result set that have arrived into
-   * `rows`, without waiting.
+   * `rows`, without waiting: one synchronous loop over the packets
+   * received.
    *
    * @param rows Where to append the rows.
    * @returns Whether the result set's rows are over.
    * @throws {MysqlError} If the server sent an ERR instead of a row.
    */
   takeRows(rows: Row[]): boolean {
-    for (;;) {
-      const row = this.tryRow();
-      if (row === undefined) return false;
-      if (row === null) return true;
-      rows.push(row);
+    if (this.#stage !== "rows") return true;
+    const packets = this.#packets, decode = this.#decode!;
+    while (packets.next()) {
+      if (!this.#isRow(packets)) return true;
+      rows.push(decode(packets.bytes, packets.start, packets.end));
     }
+    return false;
   }
 
   /** Handles the packet that ends a result set's rows (an EOF, or an OK with `CLIENT_DEPRECATE_EOF`). */
