@@ -1161,3 +1161,19 @@ Deno.test("StreamReader: small chunks read from a conn share a few blocks, not a
   // No chunk shares its memory with a buffer the reader reads into.
   for (const block of blocks) assertFalse(rooms.has(block));
 });
+
+Deno.test("StreamReader: a line search in a small buffer ignores old bytes past the unread ones", async () => {
+  const reader = new StreamReader();
+  reader.feedData(bytes("abcdefgh\n"));
+  assertEquals(str(await reader.readLine()), "abcdefgh\n");
+  // The buffer starts over: its old "\n" now lies past the unread "de".
+  reader.feedData(bytes("de"));
+  const line = reader.readLine();
+  let settled = false;
+  line.then(() => settled = true);
+  await Promise.resolve();
+  await Promise.resolve();
+  assertFalse(settled);
+  reader.feedData(bytes("f\n"));
+  assertEquals(str(await line), "def\n");
+});

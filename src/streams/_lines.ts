@@ -14,6 +14,7 @@ import {
   consume,
   findLine,
   isFailed,
+  type LineSink,
   positionOf,
   type ReadOptions,
   type StreamReader,
@@ -136,17 +137,25 @@ function iterator<T>(
 
 /** `StreamReader[Symbol.asyncIterator]`: the lines as bytes, `\n` included. */
 export function byteLines(reader: StreamReader): AsyncIterableIterator<Uint8Array<ArrayBuffer>> {
-  let finished = false;
-  const finish = () => finished = true;
-  // Made once for the iterator: a wait for a line allocates no closures.
-  const result = (line: Uint8Array<ArrayBuffer>): IteratorResult<Uint8Array<ArrayBuffer>> => {
-    if (line.length > 0) return { done: false, value: line };
-    finished = true;
-    return done;
-  };
-  const next = (): Promise<IteratorResult<Uint8Array<ArrayBuffer>>> => {
-    if (finished) return Promise.resolve(done);
-    if (isFailed(reader)) return endIteration(reader, reader.exception(), finish);
+  return new ByteLines(reader);
+}
+
+/**
+ * The line iterator, one object for the whole iteration (a connection's
+ * handler holds one for as long as it reads): no closures of its own.
+ */
+class ByteLines implements AsyncIterableIterator<Uint8Array<ArrayBuffer>>, LineSink {
+  readonly #reader: StreamReader;
+  #finished = false;
+
+  constructor(reader: StreamReader) {
+    this.#reader = reader;
+  }
+
+  next(): Promise<IteratorResult<Uint8Array<ArrayBuffer>>> {
+    if (this.#finished) return Promise.resolve(done);
+    const reader = this.#reader;
+    if (isFailed(reader)) return this.#end(reader.exception());
     let line: Uint8Array<ArrayBuffer> | null;
     try {
       line = findLine(reader);
@@ -154,17 +163,38 @@ export function byteLines(reader: StreamReader): AsyncIterableIterator<Uint8Arra
       try {
         line = lineError(reader, e);
       } catch (e) {
-        return endIteration(reader, e, finish);
+        return this.#end(e);
       }
     }
-    if (line === null) {
-      return waitForLineResult(reader, result, finish);
-    }
+    if (line === null) return waitForLineResult(reader, this);
     if (line.length > 0) return Promise.resolve({ done: false, value: line });
-    finished = true;
+    this.#finished = true;
     return Promise.resolve(done);
-  };
-  return iterator(next, finish);
+  }
+
+  return(): Promise<IteratorResult<Uint8Array<ArrayBuffer>>> {
+    this.#finished = true;
+    return Promise.resolve(done);
+  }
+
+  [Symbol.asyncIterator](): this {
+    return this;
+  }
+
+  result(line: Uint8Array<ArrayBuffer>): IteratorResult<Uint8Array<ArrayBuffer>> {
+    if (line.length > 0) return { done: false, value: line };
+    this.#finished = true;
+    return done;
+  }
+
+  stopOn(error: unknown): void {
+    stopOn(this.#reader, error, () => this.#finished = true);
+  }
+
+  #end(error: unknown): Promise<never> {
+    this.stopOn(error);
+    return Promise.reject(error);
+  }
 }
 
 /** `StreamReader.lines`: the lines decoded as UTF-8, without `\n` or `\r\n`. */

@@ -11,7 +11,7 @@ import { describe } from "../core/_describe.ts";
 import { findByte, toSeparators } from "./_byte_search.ts";
 import { checkLimit } from "../core/_check.ts";
 import { openSource, type ReaderSource } from "./_reader_source.ts";
-import { byteLines, decodeAt, lineError, readLine, stopOn, stringLines } from "./_lines.ts";
+import { byteLines, decodeAt, lineError, readLine, stringLines } from "./_lines.ts";
 
 // `isLocalClose` belongs to the sources; the net layer reaches it from here.
 export { isLocalClose } from "./_reader_source.ts";
@@ -76,6 +76,8 @@ const SHRINK_AFTER = 2;
  * views: allocating one `ArrayBuffer` per line costs more than finding it.
  */
 const BLOCK = 8 * 1024;
+/** Buffers at least this long are searched a 32-bit word at a time. */
+const WORD_SEARCH = 4 * 1024;
 /** Chunks at least this long get an `ArrayBuffer` of their own. */
 const OWN_COPY = BLOCK / 2;
 /** A new block has room for this many chunks of the size that made it (at most `BLOCK`). */
@@ -123,14 +125,17 @@ export let waitForLine: (
   reader: StreamReader,
   signal: AbortSignal | undefined,
 ) => Promise<Uint8Array<ArrayBuffer>>;
-/**
- * Waits for a whole line for the line iterator: settles with `result(line)`;
- * an error that ends the iteration calls `finish`.
- */
+/** What waits for a line on behalf of the line iterator. Internal. */
+export interface LineSink {
+  /** The iterator's result for a line a wait brought (an empty one ends the iteration). */
+  result(line: Uint8Array<ArrayBuffer>): IteratorResult<Uint8Array<ArrayBuffer>>;
+  /** Ends the iteration if `error` ends it (anything but a cancellation). */
+  stopOn(error: unknown): void;
+}
+/** Waits for a whole line for the line iterator `sink`: settles with its result. */
 export let waitForLineResult: (
   reader: StreamReader,
-  result: (line: Uint8Array<ArrayBuffer>) => IteratorResult<Uint8Array<ArrayBuffer>>,
-  finish: () => void,
+  sink: LineSink,
 ) => Promise<IteratorResult<Uint8Array<ArrayBuffer>>>;
 let dropWaiter: (reader: StreamReader, wait: ReadWait<unknown>) => void;
 let untilAttempt: (
@@ -217,33 +222,27 @@ export class UntilWait<T> extends ReadWait<T> {
 
 /**
  * The wait of the line iterator: it settles the iterator's `next()` itself,
- * with the iterator result, and ends the iteration on an error as
- * `_lines.ts` does for `next()`.
+ * with the iterator's result, and ends the iteration on an error as the
+ * iterator does.
  */
 class LineWait extends UntilWait<IteratorResult<Uint8Array<ArrayBuffer>>> {
-  readonly #result: (line: Uint8Array<ArrayBuffer>) => IteratorResult<Uint8Array<ArrayBuffer>>;
-  readonly #finish: () => void;
+  readonly #sink: LineSink;
 
-  constructor(
-    reader: StreamReader,
-    result: (line: Uint8Array<ArrayBuffer>) => IteratorResult<Uint8Array<ArrayBuffer>>,
-    finish: () => void,
-  ) {
+  constructor(reader: StreamReader, sink: LineSink) {
     super(reader, NL_SEPS);
-    this.#result = result;
-    this.#finish = finish;
+    this.#sink = sink;
   }
 
   protected override found(line: Uint8Array<ArrayBuffer>): IteratorResult<Uint8Array<ArrayBuffer>> {
-    return this.#result(line);
+    return this.#sink.result(line);
   }
 
   override fail(error: unknown): void {
     let value: IteratorResult<Uint8Array<ArrayBuffer>>;
     try {
-      value = this.#result(lineError(this.reader, error));
+      value = this.#sink.result(lineError(this.reader, error));
     } catch (e) {
-      stopOn(this.reader, e, this.#finish);
+      this.#sink.stopOn(e);
       super.fail(e);
       return;
     }
@@ -251,7 +250,7 @@ class LineWait extends UntilWait<IteratorResult<Uint8Array<ArrayBuffer>>> {
   }
 
   override refused(error: unknown): Promise<IteratorResult<Uint8Array<ArrayBuffer>>> {
-    stopOn(this.reader, error, this.#finish);
+    this.#sink.stopOn(error);
     return Promise.reject(error);
   }
 }
@@ -341,8 +340,8 @@ export class StreamReader {
     dropWaiter = (reader, wait) => {
       if (reader.#waiter === wait) reader.#waiter = null;
     };
-    waitForLineResult = (reader, result, finish) =>
-      reader.#waitWith("readLine", undefined, new LineWait(reader, result, finish));
+    waitForLineResult = (reader, sink) =>
+      reader.#waitWith("readLine", undefined, new LineWait(reader, sink));
     untilStart = (reader) => reader.#consumed + reader.#nextOffset;
     untilAttempt = (reader, wait) => {
       const consumed = reader.#consumed;
@@ -1094,7 +1093,11 @@ export class StreamReader {
     const words = this.#words;
     if (words !== NO_WORDS) return words;
     const buf = this.#buf;
-    return buf.length < 4 ? words : this.#words = new Uint32Array(buf.buffer, 0, buf.length >> 2);
+    // A small buffer is searched byte by byte: an idle connection's 512
+    // bytes need no 100-byte view beside them.
+    return buf.length < WORD_SEARCH
+      ? words
+      : this.#words = new Uint32Array(buf.buffer, 0, buf.length >> 2);
   }
 
   #setBuffer(buf: Uint8Array<ArrayBuffer>): void {

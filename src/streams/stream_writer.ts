@@ -272,7 +272,7 @@ export class StreamWriter implements AsyncDisposable {
   #low: number;
 
   /** Sealed chunks waiting to be written. */
-  #queue = new Fifo<Uint8Array>();
+  #queue: Fifo<Uint8Array> | null = null;
   /** The buffer small writes are copied into; logically after every queued chunk. */
   #tail: Uint8Array | null = null;
   #tailLength = 0;
@@ -402,7 +402,7 @@ export class StreamWriter implements AsyncDisposable {
         this.#tailLength += n;
       } else {
         this.#seal();
-        this.#queue.push(data);
+        (this.#queue ??= new Fifo()).push(data);
       }
     } else {
       throw new TypeError(
@@ -425,7 +425,7 @@ export class StreamWriter implements AsyncDisposable {
       const bytes = encoder.encode(s);
       if (bytes.length > 0) {
         this.#seal();
-        this.#queue.push(bytes);
+        (this.#queue ??= new Fifo()).push(bytes);
       }
       return bytes.length;
     }
@@ -479,7 +479,7 @@ export class StreamWriter implements AsyncDisposable {
   /** Moves the tail's data to the queue, so that what comes next goes after it. */
   #seal(): void {
     if (this.#tailLength > 0) {
-      this.#queue.push(this.#tail!.subarray(0, this.#tailLength));
+      (this.#queue ??= new Fifo()).push(this.#tail!.subarray(0, this.#tailLength));
       this.#tail = null;
       this.#tailLength = 0;
     }
@@ -540,8 +540,9 @@ export class StreamWriter implements AsyncDisposable {
         let chunk: Uint8Array;
         // The writer's own buffer, when the chunk is its small writes.
         let own: Uint8Array | null = null;
-        if (this.#queue.size > 0) {
-          chunk = this.#queue.shift();
+        const queue = this.#queue;
+        if (queue !== null && queue.size > 0) {
+          chunk = queue.shift();
         } else if (this.#tailLength > 0) {
           own = this.#tail!;
           chunk = own.subarray(0, this.#tailLength);
@@ -639,7 +640,7 @@ export class StreamWriter implements AsyncDisposable {
   }
 
   #dropBuffer(): void {
-    this.#queue.clear();
+    this.#queue = null;
     this.#tail = null;
     this.#tailLength = 0;
     this.#size = 0;
