@@ -179,12 +179,10 @@ export function cancellable<T>(
   if (!signal && !scope) {
     return new Promise<T>((resolve, reject) => void start(resolve, reject));
   }
-  // The running scope's own signal adds nothing to the scope's hook (the
-  // reason is the same): no listener for it.
-  const own = signal !== undefined && scope !== undefined && signalScopes.get(signal) === scope;
-  return new Promise<T>((resolve, reject) =>
-    void new Wait(start, resolve, reject, scope, own ? undefined : signal)
-  );
+  const wait = new Wait<T>();
+  const promise = wait.begin(signal, scope);
+  wait.start(start);
+  return promise;
 }
 
 /** Calls `fn` in the running scope; its result as a promise. */
@@ -204,65 +202,6 @@ async function awaitIn<T>(value: T | PromiseLike<T>): Promise<T> {
 }
 
 const ABORTED_IN_START = Symbol("aborted in start");
-
-/** One cancellable wait: cleared from its scope and signal when it settles. */
-class Wait<T> implements CancelHook {
-  #resolve: (value: T) => void;
-  #reject: (error: unknown) => void;
-  #scope: Scope | undefined;
-  #offSignal: (() => void) | undefined;
-  /**
-   * The undo of `start`, known once `start` returns; `null` while `start`
-   * runs, `ABORTED_IN_START` when an abort came from inside it.
-   */
-  #cleanup: (() => void) | void | null | typeof ABORTED_IN_START = null;
-  #settled = false;
-
-  constructor(
-    start: (resolve: (value: T) => void, reject: (error: unknown) => void) => (() => void) | void,
-    resolve: (value: T) => void,
-    reject: (error: unknown) => void,
-    scope: Scope | undefined,
-    signal: AbortSignal | undefined,
-  ) {
-    this.#resolve = resolve;
-    this.#reject = reject;
-    this.#scope = scope;
-    if (signal) this.#offSignal = subscribe(signal, () => this.#abort(abortReason(signal)));
-    scope?.addHook(this);
-    const cleanup = start((value) => {
-      if (this.#settled) return;
-      this.#detach();
-      this.#resolve(value);
-    }, (error) => {
-      if (this.#settled) return;
-      this.#detach();
-      this.#reject(error);
-    });
-    // An abort fired from inside `start` runs the cleanup now.
-    if (this.#cleanup === ABORTED_IN_START) cleanup?.();
-    this.#cleanup = cleanup;
-  }
-
-  scopeCancelled(): void {
-    this.#abort(this.#scope!.cancelReason);
-  }
-
-  #detach(): void {
-    this.#settled = true;
-    this.#offSignal?.();
-    this.#scope?.removeHook(this);
-  }
-
-  #abort(reason: unknown): void {
-    if (this.#settled) return;
-    this.#detach();
-    const cleanup = this.#cleanup;
-    if (cleanup === null) this.#cleanup = ABORTED_IN_START;
-    else if (cleanup !== ABORTED_IN_START) cleanup?.();
-    this.#reject(reason);
-  }
-}
 
 /**
  * A cancellable wait kept as one object, for the waits that park by the
@@ -284,12 +223,12 @@ export abstract class Pending<T> implements CancelHook {
   protected abstract cancelled(): void;
 
   /**
-   * Starts the wait in the running scope, also ended by `signal`. When
-   * either is already cancelled, the promise is rejected and `waiting` is
-   * false: the owner must not register the wait.
+   * Starts the wait in the running scope (`scope`, when the caller looked it
+   * up already), also ended by `signal`. When either is already cancelled,
+   * the promise is rejected and `waiting` is false: the owner must not
+   * register the wait.
    */
-  begin(signal: AbortSignal | undefined): Promise<T> {
-    const scope = scopes.getStore();
+  begin(signal: AbortSignal | undefined, scope: Scope | undefined = scopes.getStore()): Promise<T> {
     if (signal !== undefined && signal.aborted) return this.#refuse(abortReason(signal));
     if (scope !== undefined) {
       if (scope.cancelRequested) return this.#refuse(scope.cancelReason);
@@ -345,6 +284,30 @@ export abstract class Pending<T> implements CancelHook {
     this.#detach();
     this.cancelled();
     this.#reject!(reason);
+  }
+}
+
+/** The wait of {@linkcode cancellable}: its owner is a `start` function. */
+class Wait<T> extends Pending<T> {
+  /**
+   * The undo of `start`, known once `start` returns; `null` while `start`
+   * runs, `ABORTED_IN_START` when an abort came from inside it.
+   */
+  #cleanup: (() => void) | void | null | typeof ABORTED_IN_START = null;
+
+  start(
+    start: (resolve: (value: T) => void, reject: (error: unknown) => void) => (() => void) | void,
+  ): void {
+    const cleanup = start((value) => this.settle(value), (error) => this.fail(error));
+    // An abort fired from inside `start` runs the cleanup now.
+    if (this.#cleanup === ABORTED_IN_START) cleanup?.();
+    this.#cleanup = cleanup;
+  }
+
+  protected cancelled(): void {
+    const cleanup = this.#cleanup;
+    if (cleanup === null) this.#cleanup = ABORTED_IN_START;
+    else if (cleanup !== ABORTED_IN_START) cleanup?.();
   }
 }
 
