@@ -71,18 +71,7 @@ export function readLine(
     }
   }
   if (line !== null) return Promise.resolve(line);
-  return readLineWait(reader, signal);
-}
-
-async function readLineWait(
-  reader: StreamReader,
-  signal: AbortSignal | undefined,
-): Promise<Uint8Array<ArrayBuffer>> {
-  try {
-    return await waitForLine(reader, signal);
-  } catch (e) {
-    return lineError(reader, e);
-  }
+  return waitForLine(reader, signal);
 }
 
 /**

@@ -120,7 +120,7 @@ export let consume: (reader: StreamReader, n: number) => number;
 export let unreadOf: (reader: StreamReader, view: Unread) => Unread;
 /** One search for a line in the buffer, as `readUntil("\n")` would make it. */
 export let findLine: (reader: StreamReader) => Uint8Array<ArrayBuffer> | null;
-/** Waits for a whole line, as `readUntil("\n")` would. */
+/** `readLine`'s wait for a whole line, with asyncio's readline rules on a failed search. */
 export let waitForLine: (
   reader: StreamReader,
   signal: AbortSignal | undefined,
@@ -221,15 +221,41 @@ export class UntilWait<T> extends ReadWait<T> {
 }
 
 /**
+ * The wait of `readLine`: a failed search ends it by asyncio's readline
+ * rules ({@linkcode lineError}: the partial last line is the result, an
+ * over-long line is dropped and the error thrown).
+ */
+class ReadLineWait<T> extends UntilWait<T> {
+  constructor(reader: StreamReader) {
+    super(reader, NL_SEPS);
+  }
+
+  override fail(error: unknown): void {
+    let value: T;
+    try {
+      value = this.found(lineError(this.reader, error));
+    } catch (e) {
+      this.failed(e);
+      super.fail(e);
+      return;
+    }
+    this.settle(value);
+  }
+
+  /** Told the error the read rejects with. */
+  protected failed(_error: unknown): void {}
+}
+
+/**
  * The wait of the line iterator: it settles the iterator's `next()` itself,
  * with the iterator's result, and ends the iteration on an error as the
  * iterator does.
  */
-class LineWait extends UntilWait<IteratorResult<Uint8Array<ArrayBuffer>>> {
+class LineWait extends ReadLineWait<IteratorResult<Uint8Array<ArrayBuffer>>> {
   readonly #sink: LineSink;
 
   constructor(reader: StreamReader, sink: LineSink) {
-    super(reader, NL_SEPS);
+    super(reader);
     this.#sink = sink;
   }
 
@@ -237,16 +263,8 @@ class LineWait extends UntilWait<IteratorResult<Uint8Array<ArrayBuffer>>> {
     return this.#sink.result(line);
   }
 
-  override fail(error: unknown): void {
-    let value: IteratorResult<Uint8Array<ArrayBuffer>>;
-    try {
-      value = this.#sink.result(lineError(this.reader, error));
-    } catch (e) {
-      this.#sink.stopOn(e);
-      super.fail(e);
-      return;
-    }
-    this.settle(value);
+  protected override failed(error: unknown): void {
+    this.#sink.stopOn(error);
   }
 
   override refused(error: unknown): Promise<IteratorResult<Uint8Array<ArrayBuffer>>> {
@@ -349,7 +367,8 @@ export class StreamReader {
       if (chunk === null) wait.from = reader.#consumed + reader.#nextOffset;
       return chunk;
     };
-    waitForLine = (reader, signal) => reader.#untilWait(NL_SEPS, "readLine", signal);
+    waitForLine = (reader, signal) =>
+      reader.#waitWith("readLine", signal, new ReadLineWait<Uint8Array<ArrayBuffer>>(reader));
   }
 
   readonly #limit: number;
