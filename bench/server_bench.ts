@@ -24,6 +24,7 @@
  * time: what any reader that returns bytes its caller owns (asyncio's
  * `bytes`, aio's `read()`) must at least pay.
  */
+import { TextLineStream } from "@std/streams";
 
 const encoder = new TextEncoder();
 
@@ -31,7 +32,6 @@ const encoder = new TextEncoder();
 class Helper {
   readonly #commands: WritableStreamDefaultWriter<Uint8Array>;
   readonly #answers: ReadableStreamDefaultReader<string>;
-  #pending = "";
 
   constructor(script: string, args: string[]) {
     const child = new Deno.Command(Deno.execPath(), {
@@ -48,20 +48,17 @@ class Helper {
     }).spawn();
     // It exits when its stdin ends, i.e. with this process.
     this.#commands = child.stdin.getWriter();
-    this.#answers = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
+    this.#answers = child.stdout
+      .pipeThrough(new TextDecoderStream())
+      .pipeThrough<string>(new TextLineStream())
+      .getReader();
   }
 
   /** The next line the helper prints. */
   async line(): Promise<string> {
-    let nl: number;
-    while ((nl = this.#pending.indexOf("\n")) < 0) {
-      const { value, done } = await this.#answers.read();
-      if (done) throw new Error("A bench helper process exited");
-      this.#pending += value;
-    }
-    const line = this.#pending.slice(0, nl);
-    this.#pending = this.#pending.slice(nl + 1);
-    return line;
+    const { value, done } = await this.#answers.read();
+    if (done) throw new Error("A bench helper process exited");
+    return value;
   }
 
   /** Sends one command and returns its one-line answer. */
